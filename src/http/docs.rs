@@ -1,0 +1,1 @@
+//! API docs (being written).
