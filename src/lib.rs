@@ -1,5 +1,13 @@
 //! The `zync` server: adapters around the pure domain in `aggregates` and the read models in
 //! `projections`.
 
+pub mod app;
+pub mod auth;
+pub mod commands;
+pub mod config;
 pub mod db;
 pub mod http;
+pub mod read;
+pub mod secret;
+pub mod state;
+pub mod telemetry;

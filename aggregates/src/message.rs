@@ -25,17 +25,15 @@ pub enum MessageKind {
 impl MessageKind {
     /// File messages are typed by MIME type: image/*, video/*, audio/*, else file.
     pub fn from_mime(content_type: &str) -> Self {
-        let top = content_type
-            .split('/')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match top.as_str() {
-            "image" => Self::Image,
-            "video" => Self::Video,
-            "audio" => Self::Audio,
-            _ => Self::File,
+        let mime = content_type.trim().to_ascii_lowercase();
+        if mime.starts_with("image/") {
+            Self::Image
+        } else if mime.starts_with("video/") {
+            Self::Video
+        } else if mime.starts_with("audio/") {
+            Self::Audio
+        } else {
+            Self::File
         }
     }
 

@@ -43,7 +43,7 @@ impl ProfileChanges {
 }
 
 /// Serde for `Option<Option<T>>` where an explicit `null` means `Some(None)`.
-pub(crate) mod double_option {
+pub mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<T: Serialize, S: Serializer>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {

@@ -86,8 +86,7 @@ macro_rules! text_value {
 }
 
 text_value!(
-    /// Letters, digits, `_`, `-` and `.`; 3 to 50 characters. Compared case-insensitively for
-    /// uniqueness.
+    /// 3 to 50 characters without spaces. Compared case-insensitively for uniqueness.
     Username, "username", 3, 50
 );
 text_value!(
@@ -133,18 +132,16 @@ impl Username {
         self.0.to_lowercase()
     }
 
-    /// Like [`Username::parse`], plus the character-set rule.
+    /// Like [`Username::parse`], and refuses white space and control characters, which make
+    /// names that look alike or break display. Zync accepted any other characters (e-mail-like
+    /// usernames included), so existing clients' names keep working.
     pub fn parse_strict(raw: impl Into<String>) -> Result<Self, InvalidValue> {
         let name = Self::parse(raw)?;
-        if !name
-            .0
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        {
+        if name.0.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(InvalidValue::new(
                 "username",
                 "string_pattern_mismatch",
-                "Username may contain only letters, digits, '_', '-' and '.'",
+                "Username must not contain spaces or control characters",
             ));
         }
         Ok(name)

@@ -1,1 +1,13 @@
+//! The HTTP adapter: routes (one module per resource), extractors and errors.
+
 pub mod docs;
+pub mod error;
+pub mod errors_map;
+pub mod extract;
+pub mod meta;
+pub mod openapi;
+pub mod routes;
+pub mod schemas;
+pub mod session;
+pub mod users;
+pub mod validate;

@@ -1,0 +1,270 @@
+//! Runs a set of projectors over the feed, checkpointed and exactly once.
+//!
+//! Each cycle is one transaction: take the set's advisory lock (so with several server nodes only
+//! one applies a given event), read the checkpoints, read the next batch of the feed, apply it to
+//! every projector that has not seen it, advance the checkpoints, commit. A crash anywhere rolls
+//! the whole cycle back, and the next start resumes from the committed checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::event::RecordedEvent;
+use crate::feed::{FeedCursor, FeedReader};
+use crate::projectors::Projector;
+use crate::ProjectionError;
+
+/// The channel the event store's insert trigger notifies on.
+pub const EVENTS_CHANNEL: &str = "zync_events";
+
+/// Polling interval used when no notification arrives (a lost LISTEN connection, say).
+const SAFETY_POLL: Duration = Duration::from_secs(1);
+
+pub struct ProjectionRunner {
+    pool: PgPool,
+    projectors: Vec<Box<dyn Projector>>,
+    names: Vec<String>,
+    reader: FeedReader,
+    lock_key: i64,
+}
+
+impl ProjectionRunner {
+    pub fn new(pool: PgPool, projectors: Vec<Box<dyn Projector>>) -> Self {
+        let mut names: Vec<String> = projectors.iter().map(|p| p.name().to_string()).collect();
+        names.sort();
+        // The same set of projections shares one lock cluster-wide, whichever node runs it.
+        let lock_key = fnv1a64(names.join(",").as_bytes()) as i64;
+        Self {
+            pool,
+            projectors,
+            names,
+            reader: FeedReader::default(),
+            lock_key,
+        }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Creates missing checkpoint rows. Done once up front because a write inside a cycle would
+    /// give the cycle an xid before it reads the feed (see feed.rs).
+    pub async fn init(&self) -> Result<(), ProjectionError> {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.names)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One cycle. Returns how many events were read and the cursor all projectors have reached.
+    pub async fn run_once(&self) -> Result<(usize, FeedCursor), ProjectionError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(self.lock_key)
+            .execute(&mut *tx)
+            .await?;
+        let checkpoints = self.checkpoints(&mut tx).await?;
+        let start = checkpoints.iter().copied().min().unwrap_or(FeedCursor::START);
+        let batch = self.reader.read_after(&mut tx, start).await?;
+        let Some(last) = batch.last().map(RecordedEvent::cursor) else {
+            tx.rollback().await?;
+            return Ok((0, start));
+        };
+        for event in &batch {
+            let decoded = event.decode()?;
+            for (projector, checkpoint) in self.projectors.iter().zip(&checkpoints) {
+                if event.cursor() > *checkpoint {
+                    projector.apply(&mut tx, event, &decoded).await?;
+                }
+            }
+        }
+        sqlx::query(
+            "UPDATE projection_checkpoints
+                SET last_tx = $2::text::xid8, last_position = $3, updated_at = now(), last_error = NULL
+              WHERE name = ANY($1) AND (last_tx, last_position) < ($2::text::xid8, $3)",
+        )
+        .bind(&self.names)
+        .bind(last.tx_id.to_string())
+        .bind(last.position)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((batch.len(), last))
+    }
+
+    /// Runs cycles until the feed has nothing more to give.
+    pub async fn catch_up(&self) -> Result<FeedCursor, ProjectionError> {
+        loop {
+            let (read, cursor) = self.run_once().await?;
+            if read == 0 {
+                return Ok(cursor);
+            }
+        }
+    }
+
+    /// Checkpoints in the order of `self.projectors`.
+    async fn checkpoints(&self, conn: &mut PgConnection) -> Result<Vec<FeedCursor>, ProjectionError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT name, last_tx::text::bigint, last_position FROM projection_checkpoints WHERE name = ANY($1)",
+        )
+        .bind(&self.names)
+        .fetch_all(conn)
+        .await?;
+        Ok(self
+            .projectors
+            .iter()
+            .map(|p| {
+                rows.iter()
+                    .find(|(name, _, _)| name == p.name())
+                    .map(|(_, tx_id, position)| FeedCursor {
+                        tx_id: *tx_id,
+                        position: *position,
+                    })
+                    .unwrap_or(FeedCursor::START)
+            })
+            .collect())
+    }
+
+    async fn record_error(&self, error: &ProjectionError) {
+        let result = sqlx::query("UPDATE projection_checkpoints SET last_error = $2 WHERE name = ANY($1)")
+            .bind(&self.names)
+            .bind(error.to_string())
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record projection error");
+        }
+    }
+
+    /// Runs in the background until the handle is dropped or shut down: woken by LISTEN/NOTIFY,
+    /// by [`RunnerHandle::wake`], and by a slow safety poll.
+    pub fn spawn(self) -> RunnerHandle {
+        let wake = Arc::new(Notify::new());
+        let (progress_tx, progress_rx) = watch::channel(FeedCursor::START);
+        let listener = tokio::spawn(listen(self.pool.clone(), wake.clone()));
+        let runner = tokio::spawn(run_loop(self, wake.clone(), progress_tx));
+        RunnerHandle {
+            progress: progress_rx,
+            wake,
+            tasks: vec![listener, runner],
+        }
+    }
+}
+
+async fn run_loop(runner: ProjectionRunner, wake: Arc<Notify>, progress: watch::Sender<FeedCursor>) {
+    let mut backoff = Duration::from_millis(50);
+    if let Err(e) = runner.init().await {
+        tracing::error!(error = %e, "could not initialise projection checkpoints");
+    }
+    loop {
+        match runner.run_once().await {
+            Ok((read, cursor)) => {
+                backoff = Duration::from_millis(50);
+                progress.send_if_modified(|current| {
+                    let advanced = cursor > *current;
+                    if advanced {
+                        *current = cursor;
+                    }
+                    advanced
+                });
+                if read == 0 {
+                    let _ = tokio::time::timeout(SAFETY_POLL, wake.notified()).await;
+                }
+            }
+            Err(error) => {
+                tracing::error!(projections = ?runner.names, %error, "projection cycle failed; retrying");
+                runner.record_error(&error).await;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn listen(pool: PgPool, wake: Arc<Notify>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "event listener could not connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // A fresh LISTEN may have missed notifications: look once.
+        wake.notify_one();
+        loop {
+            match listener.recv().await {
+                Ok(_) => wake.notify_one(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A running projection set: its progress, and a way to nudge it.
+pub struct RunnerHandle {
+    progress: watch::Receiver<FeedCursor>,
+    wake: Arc<Notify>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunnerHandle {
+    /// Asks for a cycle now (after an append on this node, say).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The cursor every projector of the set has passed.
+    pub fn current(&self) -> FeedCursor {
+        *self.progress.borrow()
+    }
+
+    /// Waits until the projections have passed `target`; false on timeout.
+    pub async fn wait_for(&self, target: FeedCursor, timeout: Duration) -> bool {
+        if self.current() >= target {
+            return true;
+        }
+        self.wake();
+        let mut rx = self.progress.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|c| *c >= target))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Stops the background tasks. An in-flight cycle is rolled back, never half-applied.
+    pub fn shutdown(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for RunnerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// FNV-1a: a stable hash for advisory lock keys (std's hasher is randomly seeded per process,
+/// and the key must agree across nodes).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}

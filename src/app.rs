@@ -1,0 +1,124 @@
+//! `Application`: everything `zync serve` runs, bound to a port, until a shutdown signal. The
+//! binary and the black-box tests start the server the same way.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use projections::{projectors, ProjectionRunner, RunnerHandle};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::auth::password;
+use crate::auth::token::TokenKeys;
+use crate::commands::CommandBus;
+use crate::config::Config;
+use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use crate::http::routes;
+use crate::state::AppState;
+use crate::{db, secret};
+
+/// The embedded cluster's database name.
+const EMBEDDED_DATABASE: &str = "zync";
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pool: PgPool,
+    projections: Option<Arc<RunnerHandle>>,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+/// Connects to `DATABASE_URL`, or starts the private cluster in the data directory.
+pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Option<EmbeddedPostgres>)> {
+    if let Some(options) = &config.database {
+        return Ok((options.clone(), None));
+    }
+    let pg = EmbeddedPostgres::start(EmbeddedOptions {
+        data_dir: config.data_dir.join("postgres"),
+        durable: true,
+        max_connections: 200,
+    })
+    .await?;
+    pg.ensure_database(EMBEDDED_DATABASE).await?;
+    Ok((pg.connect_options(EMBEDDED_DATABASE), Some(pg)))
+}
+
+pub async fn pool(config: &Config, options: PgConnectOptions) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        // Fail fast (503) rather than queue requests forever when the database is gone.
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .context("could not connect to PostgreSQL")
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (options, embedded) = database(&config).await?;
+        let pool = pool(&config, options).await?;
+        db::migrate(&pool).await.context("could not apply migrations")?;
+        let secret = secret::load_or_generate(config.secret_key.as_deref(), &config.data_dir)?;
+        password::warm_up().await;
+
+        let projections = if config.run_projections {
+            let runner = ProjectionRunner::new(pool.clone(), projectors::all("public"));
+            runner.init().await?;
+            // Catch up before serving, so the first reads after downtime are already complete.
+            let at = runner.catch_up().await.context("projection catch-up failed")?;
+            tracing::info!(position = at.position, "projections caught up");
+            Some(Arc::new(runner.spawn()))
+        } else {
+            None
+        };
+
+        let state = AppState {
+            pool: pool.clone(),
+            tokens: Arc::new(TokenKeys::new(&secret, config.access_token_expire_minutes)),
+            commands: Arc::new(CommandBus::new(pool.clone(), projections.clone())),
+        };
+        let router = routes::router(state, &config.frontend_origins);
+        let listener = TcpListener::bind((config.host, config.port))
+            .await
+            .with_context(|| format!("could not listen on {}:{}", config.host, config.port))?;
+        Ok(Self {
+            listener,
+            router,
+            pool,
+            projections,
+            embedded,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` completes, then drains requests and stops what it started.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "zync listening");
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        if let Some(p) = &self.projections {
+            p.shutdown();
+        }
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            pg.stop().await?;
+        }
+        tracing::info!("zync stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The `user_credentials` table: password hashes and token versions, outside the event store.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Inserts the credentials of a user about to be registered. Written before the registration
+/// event: if the append then fails, [`remove`] deletes the row; if the process dies in between, the
+/// row is an orphan nobody can log in with (login goes through `user_identity_claims`).
+pub async fn insert(pool: &PgPool, user_id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO user_credentials (user_id, password_hash) VALUES ($1, $2)")
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_credentials WHERE user_id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the hash and bumps the token version, which invalidates every older token.
+pub async fn change_password(pool: &PgPool, user_id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE user_credentials
+            SET password_hash = $2, token_version = token_version + 1, updated_at = now()
+          WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Login lookup: the live user with this username (case-insensitive), their hash and version.
+pub async fn for_login(pool: &PgPool, username: &str) -> Result<Option<(Uuid, String, i32)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.user_id, c.password_hash, c.token_version
+           FROM user_identity_claims i JOIN user_credentials c USING (user_id)
+          WHERE i.username_key = lower($1)",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The current token version of a live user; `None` once deleted.
+pub async fn token_version(pool: &PgPool, user_id: Uuid) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.token_version
+           FROM user_credentials c JOIN user_identity_claims i USING (user_id)
+          WHERE c.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}

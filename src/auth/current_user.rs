@@ -1,0 +1,44 @@
+//! The `Authorization: Bearer` extractor. A token is accepted only while its user is live and its
+//! credential version is current, so deletion and password changes revoke it immediately.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use crate::auth::credentials;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentUser {
+    pub id: Uuid,
+}
+
+impl CurrentUser {
+    /// Validates a raw token (also used by the WebSocket `?token=` handshake).
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let (id, version) = state.tokens.verify(token).ok_or_else(ApiError::unauthorized)?;
+        match credentials::token_version(&state.pool, id).await? {
+            Some(current) if current == version => Ok(Self { id }),
+            _ => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        let (scheme, token) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::unauthorized());
+        }
+        Self::from_token(state, token.trim()).await
+    }
+}

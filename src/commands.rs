@@ -1,0 +1,211 @@
+//! The command side: runs a command on its aggregate with the request's audit metadata, retries
+//! optimistic-concurrency conflicts, and waits until the projections show the result
+//! (read-your-writes) before the caller answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aggregates::channel::{Channel, ChannelCommand, ChannelError};
+use aggregates::message::{Message, MessageCommand, MessageError};
+use aggregates::user::{User, UserCommand, UserError};
+use cqrs_es::{Aggregate, AggregateError};
+use postgres_es::{postgres_cqrs, PostgresCqrs};
+use projections::{FeedReader, RunnerHandle};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::http::meta::RequestMeta;
+
+/// How often a command is re-run after losing an optimistic-concurrency race.
+const MAX_ATTEMPTS: u32 = 40;
+/// How long a command waits for the projections to show its events.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: std::error::Error> {
+    #[error(transparent)]
+    Domain(E),
+    /// The guard trigger found the username or e-mail taken (ZY001).
+    #[error("username or email already registered")]
+    IdentityTaken,
+    /// The guard trigger found the author is not a member (ZY002).
+    #[error("author is not a member of the channel")]
+    NotAMember,
+    #[error("the aggregate kept changing concurrently")]
+    Conflict,
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("the change was stored but the read model did not catch up in time")]
+    NotYetVisible,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub struct CommandBus {
+    pool: PgPool,
+    users: PostgresCqrs<User>,
+    channels: PostgresCqrs<Channel>,
+    messages: PostgresCqrs<Message>,
+    projections: Option<Arc<RunnerHandle>>,
+}
+
+impl CommandBus {
+    /// `projections` is the local runner to wait on; `None` answers without waiting.
+    pub fn new(pool: PgPool, projections: Option<Arc<RunnerHandle>>) -> Self {
+        Self {
+            users: postgres_cqrs(pool.clone(), vec![], ()),
+            channels: postgres_cqrs(pool.clone(), vec![], ()),
+            messages: postgres_cqrs(pool.clone(), vec![], ()),
+            pool,
+            projections,
+        }
+    }
+
+    pub async fn user(
+        &self,
+        meta: &RequestMeta,
+        id: Uuid,
+        cmd: UserCommand,
+    ) -> Result<(), CommandError<UserError>> {
+        self.run(&self.users, meta, id, cmd).await
+    }
+
+    pub async fn channel(
+        &self,
+        meta: &RequestMeta,
+        id: Uuid,
+        cmd: ChannelCommand,
+    ) -> Result<(), CommandError<ChannelError>> {
+        self.run(&self.channels, meta, id, cmd).await
+    }
+
+    pub async fn message(
+        &self,
+        meta: &RequestMeta,
+        id: Uuid,
+        cmd: MessageCommand,
+    ) -> Result<(), CommandError<MessageError>> {
+        self.run(&self.messages, meta, id, cmd).await
+    }
+
+    async fn run<A>(
+        &self,
+        cqrs: &PostgresCqrs<A>,
+        meta: &RequestMeta,
+        id: Uuid,
+        cmd: A::Command,
+    ) -> Result<(), CommandError<A::Error>>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+    {
+        let aggregate_id = id.to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match cqrs
+                .execute_with_metadata(&aggregate_id, cmd.clone(), meta.metadata())
+                .await
+            {
+                Ok(()) => break,
+                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
+                    // Someone appended to this aggregate first: reload and decide again.
+                    tokio::time::sleep(jitter(attempt)).await;
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        self.await_projection(A::TYPE, &aggregate_id).await
+    }
+
+    async fn await_projection<E: std::error::Error>(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<(), CommandError<E>> {
+        let Some(projections) = &self.projections else {
+            return Ok(());
+        };
+        let mut conn = self.pool.acquire().await.map_err(|_| CommandError::Unavailable)?;
+        let Some(target) = FeedReader::last_of_aggregate(&mut conn, kind, id)
+            .await
+            .map_err(|_| CommandError::Unavailable)?
+        else {
+            return Ok(());
+        };
+        drop(conn);
+        if projections.wait_for(target, READ_YOUR_WRITES_WAIT).await {
+            Ok(())
+        } else {
+            tracing::warn!(
+                aggregate = kind,
+                id,
+                ?target,
+                "projection did not catch up in time"
+            );
+            Err(CommandError::NotYetVisible)
+        }
+    }
+}
+
+/// Sorts a framework error into what the caller can act on.
+fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
+    match e {
+        AggregateError::UserError(e) => CommandError::Domain(e),
+        AggregateError::AggregateConflict => CommandError::Conflict,
+        AggregateError::DatabaseConnectionError(e) => {
+            tracing::error!(error = %e, "event store unreachable");
+            CommandError::Unavailable
+        }
+        AggregateError::UnexpectedError(e) | AggregateError::DeserializationError(e) => {
+            // postgres-es boxes the sqlx error; the guard trigger's SQLSTATEs are ours.
+            if let Some(sqlx_err) = e.downcast_ref::<sqlx::Error>() {
+                match sqlx_err.as_database_error().and_then(|d| d.code()).as_deref() {
+                    Some("ZY001") => return CommandError::IdentityTaken,
+                    Some("ZY002") => return CommandError::NotAMember,
+                    _ => {}
+                }
+                if matches!(
+                    sqlx_err,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Tls(_)
+                ) {
+                    tracing::error!(error = %sqlx_err, "event store unreachable");
+                    return CommandError::Unavailable;
+                }
+            }
+            tracing::error!(error = %e, "command failed unexpectedly");
+            CommandError::Internal(e.to_string())
+        }
+    }
+}
+
+/// Spreads retries out so racing writers don't collide again in lockstep.
+fn jitter(attempt: u32) -> Duration {
+    let spread = 2 + u64::from(attempt.min(10)) * 3;
+    Duration::from_millis(1 + rand::random::<u64>() % spread)
+}
+
+/// The metadata every event of a command carries: the audit log.
+pub fn audit_metadata(
+    actor: Option<Uuid>,
+    request_id: &str,
+    client_addr: Option<&str>,
+) -> HashMap<String, String> {
+    let mut m = HashMap::with_capacity(4);
+    if let Some(actor) = actor {
+        m.insert("actor_id".into(), actor.to_string());
+    }
+    m.insert("request_id".into(), request_id.to_string());
+    m.insert(
+        "timestamp".into(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    );
+    if let Some(addr) = client_addr {
+        m.insert("client_addr".into(), addr.to_string());
+    }
+    m
+}

@@ -1,0 +1,136 @@
+//! Configuration from the environment (and a `.env` file), with the variable names Zync users
+//! already have, plus command-line overrides.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use sqlx::postgres::PgConnectOptions;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` starts the embedded cluster in `data_dir`.
+    pub database: Option<PgConnectOptions>,
+    /// `ZYNC_DATA_DIR`: embedded cluster, local files, generated secret.
+    pub data_dir: PathBuf,
+    pub host: IpAddr,
+    /// `PORT`; 0 picks a free port (tests).
+    pub port: u16,
+    /// `SECRET_KEY`; generated and kept in the data directory when absent.
+    pub secret_key: Option<String>,
+    pub access_token_expire_minutes: i64,
+    /// `FRONTEND_ORIGIN`: comma-separated origins allowed by CORS.
+    pub frontend_origins: Vec<String>,
+    /// `DB_POOL_SIZE`.
+    pub db_pool_size: u32,
+    /// Whether this process runs the projectors (tests turn them off to simulate a crash).
+    pub run_projections: bool,
+}
+
+impl Config {
+    /// Reads `.env` (never overriding real environment variables), then the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match dotenvy::dotenv() {
+            Ok(_) | Err(dotenvy::Error::Io(_)) => {}
+            Err(e) => return Err(e).context("could not read .env"),
+        }
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds a config from any key lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let database = get("DATABASE_URL")
+            .map(|url| PgConnectOptions::from_str(&url).context("DATABASE_URL is not a valid PostgreSQL URL"))
+            .transpose()?;
+        if let Some(alg) = get("ALGORITHM") {
+            // Tokens are HMAC-signed with SECRET_KEY; any other algorithm would be a different
+            // (and, mixed with HS256, a confusable) trust model.
+            if alg != "HS256" {
+                bail!("ALGORITHM={alg} is not supported; Zync signs tokens with HS256");
+            }
+        }
+        Ok(Self {
+            database,
+            data_dir: get("ZYNC_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            host: parse_or(&get, "HOST", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
+            port: parse_or(&get, "PORT", 8000)?,
+            secret_key: get("SECRET_KEY"),
+            access_token_expire_minutes: parse_or(&get, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?,
+            frontend_origins: get("FRONTEND_ORIGIN")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            db_pool_size: parse_or(&get, "DB_POOL_SIZE", 20)?,
+            run_projections: true,
+        })
+    }
+
+    pub fn with_data_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_dir = dir.as_ref().to_path_buf();
+        self
+    }
+}
+
+fn parse_or<T: FromStr>(get: &impl Fn(&str) -> Option<String>, key: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(key) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{key}={raw:?} is invalid: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let c = config(&[]).unwrap();
+        assert!(c.database.is_none());
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.access_token_expire_minutes, 30);
+        assert!(c.frontend_origins.is_empty());
+    }
+
+    #[test]
+    fn reads_zync_variable_names() {
+        let c = config(&[
+            ("PORT", "9001"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "5"),
+            ("FRONTEND_ORIGIN", "http://a.test, http://b.test"),
+            ("DATABASE_URL", "postgres://u:p@localhost/zync"),
+            ("ALGORITHM", "HS256"),
+        ])
+        .unwrap();
+        assert_eq!(c.port, 9001);
+        assert_eq!(c.access_token_expire_minutes, 5);
+        assert_eq!(c.frontend_origins, vec!["http://a.test", "http://b.test"]);
+        assert!(c.database.is_some());
+    }
+
+    #[test]
+    fn rejects_other_algorithms_and_bad_numbers() {
+        assert!(config(&[("ALGORITHM", "none")]).is_err());
+        assert!(config(&[("PORT", "eighty")]).is_err());
+        assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! The one error type every handler returns: a status and the contract's `{"detail": ...}` body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One FastAPI-style validation issue: `{"loc": [...], "msg": "...", "type": "..."}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Issue {
+    pub loc: Vec<Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl Issue {
+    pub fn new(loc: &[&str], msg: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self {
+            loc: loc.iter().map(|s| Value::from(*s)).collect(),
+            msg: msg.into(),
+            kind: kind.into(),
+        }
+    }
+
+    /// From a domain value's refusal, located in the request body.
+    pub fn body(e: &aggregates::values::InvalidValue) -> Self {
+        Self::new(&["body", e.field], e.message.clone(), e.kind)
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub detail: Value,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: Value::String(detail.into()),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    /// The contract's 401: always the same body, with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Could not validate credentials")
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable; please retry",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
+    pub fn validation(issues: Vec<Issue>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: json!(issues),
+        }
+    }
+
+    pub fn invalid(issue: Issue) -> Self {
+        Self::validation(vec![issue])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "detail": self.detail }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// Database failures surface as 503 (retryable), never as 500 with internals.
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::unavailable()
+    }
+}
+
+/// Fallback for unknown paths, shaped like FastAPI's.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("Not Found")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}

@@ -1,0 +1,69 @@
+//! How command failures read to clients. Domain errors carry their contract wording; the
+//! infrastructure cases are the same for every aggregate.
+
+use aggregates::channel::ChannelError;
+use aggregates::message::MessageError;
+use aggregates::user::UserError;
+use axum::http::StatusCode;
+
+use super::error::ApiError;
+use crate::commands::CommandError;
+
+pub const IDENTITY_TAKEN: &str = "Username or email already registered.";
+pub const NOT_A_MEMBER: &str = "You are not a member of this channel";
+
+/// Status and wording of a domain refusal.
+pub trait DomainStatus: std::error::Error {
+    fn status(&self) -> StatusCode;
+}
+
+impl DomainStatus for UserError {
+    fn status(&self) -> StatusCode {
+        match self {
+            UserError::AlreadyRegistered => StatusCode::BAD_REQUEST,
+            UserError::NotFound => StatusCode::NOT_FOUND,
+            UserError::NotPermitted => StatusCode::FORBIDDEN,
+        }
+    }
+}
+
+impl DomainStatus for ChannelError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ChannelError::AlreadyExists | ChannelError::AlreadyMember => StatusCode::CONFLICT,
+            ChannelError::NotFound | ChannelError::NotAMember => StatusCode::NOT_FOUND,
+            ChannelError::NotOwner => StatusCode::FORBIDDEN,
+            ChannelError::OwnerCannotLeave => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl DomainStatus for MessageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            MessageError::AlreadyExists => StatusCode::CONFLICT,
+            MessageError::NotFound => StatusCode::NOT_FOUND,
+            MessageError::NotAuthor | MessageError::NotAuthorOrOwner => StatusCode::FORBIDDEN,
+            MessageError::NotText => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl<E: DomainStatus> From<CommandError<E>> for ApiError {
+    fn from(e: CommandError<E>) -> Self {
+        match e {
+            CommandError::Domain(d) => ApiError::new(d.status(), d.to_string()),
+            CommandError::IdentityTaken => ApiError::bad_request(IDENTITY_TAKEN),
+            CommandError::NotAMember => ApiError::forbidden(NOT_A_MEMBER),
+            CommandError::Conflict => {
+                ApiError::conflict("The resource was changed concurrently too many times; please retry")
+            }
+            CommandError::Unavailable => ApiError::unavailable(),
+            CommandError::NotYetVisible => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The change was saved but is not visible yet; please retry the read",
+            ),
+            CommandError::Internal(_) => ApiError::internal(),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The OpenAPI description of every route, served at `/openapi.json`.
+
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{schemas, session, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Zync",
+        description = "Event-sourced chat backend, compatible with the Zync API. Ids are UUIDs.",
+    ),
+    paths(
+        session::root,
+        session::login,
+        users::create_user,
+        users::me,
+        users::list_users,
+        users::get_user,
+        users::update_user,
+        users::delete_user,
+    ),
+    components(schemas(
+        schemas::UserRead,
+        schemas::ChannelRead,
+        schemas::MessageRead,
+        schemas::Membership,
+        schemas::ChannelOwner,
+        schemas::Acknowledgement,
+        schemas::ClearedMessages,
+        schemas::ErrorBody,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Log in (OAuth2 password flow)"),
+        (name = "users", description = "Accounts and profiles"),
+        (name = "channels", description = "Channels and memberships"),
+        (name = "messages", description = "Messages and channel history"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer scheme the routes refer to, as FastAPI's OAuth2PasswordBearer does.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+                "/token",
+                Scopes::new(),
+            ))])),
+        );
+    }
+}

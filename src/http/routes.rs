@@ -1,0 +1,127 @@
+//! The router: every route of the contract, the docs, and the cross-cutting layers.
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use super::error::{method_not_allowed, not_found, ApiError};
+use super::meta::REQUEST_ID_HEADER;
+use super::openapi::ApiDoc;
+use super::{docs, session, users};
+use crate::state::AppState;
+
+/// Largest request body of any route (JSON routes check their own, smaller, limit).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Registers a route under its contract path and the same path with or without the trailing
+/// slash: FastAPI redirects the other form, and existing clients use both.
+trait RouteBoth {
+    fn both(self, path: &str, method_router: MethodRouter<AppState>) -> Self;
+}
+
+impl RouteBoth for Router<AppState> {
+    fn both(self, path: &str, method_router: MethodRouter<AppState>) -> Self {
+        let other = match path.strip_suffix('/') {
+            Some(trimmed) if !trimmed.is_empty() => trimmed.to_string(),
+            Some(_) => return self.route(path, method_router),
+            None => format!("{path}/"),
+        };
+        self.route(path, method_router.clone())
+            .route(&other, method_router)
+    }
+}
+
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::root))
+        .both("/token", post(session::login))
+        .both("/users/", post(users::create_user).get(users::list_users))
+        .both("/users/me", get(users::me))
+        .both(
+            "/users/{user_id}",
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
+        )
+}
+
+pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
+    Router::new()
+        .merge(api_routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .merge(docs::router(ApiDoc::openapi()))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            // Never a stack trace to the client; the panic itself is logged by the hook.
+            ApiError::internal().into_response()
+        }))
+        .layer(cors(frontend_origins))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            REQUEST_ID_HEADER,
+        )))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            NewRequestId,
+        ))
+}
+
+/// CORS for the configured front-end origins; none configured means same-origin only.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}

@@ -1,0 +1,255 @@
+//! `/users` routes.
+
+use aggregates::user::{Profile, ProfileChanges, UserCommand};
+use aggregates::values::{Bio, PersonName, ProfilePicture, Username};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{JsonBody, PathParam, QueryParams};
+use super::meta::RequestMeta;
+use super::schemas::{Acknowledgement, ErrorBody, UserRead};
+use super::validate::{self, Checks};
+use crate::auth::{credentials, password, CurrentUser};
+use crate::read::page::PageParams;
+use crate::read::users;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserCreate {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub bio: Option<String>,
+    pub profile_picture: Option<String>,
+}
+
+/// A partial update: absent fields are left alone; `null` clears a nullable profile field.
+#[derive(Deserialize, ToSchema)]
+pub struct UserUpdate {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    #[serde(default, with = "aggregates::user::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, with = "aggregates::user::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, with = "aggregates::user::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    #[serde(default, with = "aggregates::user::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub profile_picture: Option<Option<String>>,
+}
+
+/// Parses a nullable field of a partial update.
+fn nullable<T>(
+    checks: &mut Checks,
+    raw: Option<Option<String>>,
+    parse: impl FnOnce(String) -> Result<T, aggregates::values::InvalidValue>,
+) -> Option<Option<T>> {
+    match raw {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(v)) => checks.take(parse(v)).map(Some),
+    }
+}
+
+async fn live_user(state: &AppState, id: Uuid) -> ApiResult<UserRead> {
+    users::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User not found"))
+}
+
+fn hashing_failed(e: password::PasswordError) -> ApiError {
+    tracing::error!(error = %e, "password hashing failed");
+    ApiError::unavailable()
+}
+
+#[utoipa::path(
+    post, path = "/users/", tag = "users", request_body = UserCreate,
+    responses(
+        (status = 201, body = UserRead),
+        (status = 400, description = "Username or email already registered.", body = ErrorBody),
+        (status = 422, description = "Validation error", body = ErrorBody),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    JsonBody(body): JsonBody<UserCreate>,
+) -> ApiResult<(StatusCode, Json<UserRead>)> {
+    let mut c = Checks::default();
+    let username = c.take(Username::parse_strict(body.username.trim()));
+    let email = c.take(validate::email(body.email));
+    c.take(validate::password(&body.password));
+    let profile = Profile {
+        first_name: c.take_opt(body.first_name, PersonName::parse),
+        last_name: c.take_opt(body.last_name, PersonName::parse),
+        bio: c.take_opt(body.bio, Bio::parse),
+        profile_picture: c.take_opt(body.profile_picture, ProfilePicture::parse),
+    };
+    c.finish()?;
+    let (Some(username), Some(email)) = (username, email) else {
+        return Err(ApiError::internal());
+    };
+
+    let user_id = Uuid::now_v7();
+    let hash = password::hash(body.password).await.map_err(hashing_failed)?;
+    // Credentials first: if the registration then fails, they are removed; if we crash in
+    // between, nobody can log in with them (login goes through the identity claims).
+    credentials::insert(&state.pool, user_id, &hash).await?;
+    let registered = state
+        .commands
+        .user(
+            &meta.by(user_id),
+            user_id,
+            UserCommand::Register {
+                user_id,
+                username,
+                email,
+                profile,
+            },
+        )
+        .await;
+    if let Err(e) = registered {
+        if let Err(cleanup) = credentials::remove(&state.pool, user_id).await {
+            tracing::warn!(%user_id, error = %cleanup, "could not remove credentials of a failed registration");
+        }
+        return Err(e.into());
+    }
+    Ok((StatusCode::CREATED, Json(live_user(&state, user_id).await?)))
+}
+
+#[utoipa::path(
+    get, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = UserRead), (status = 401, body = ErrorBody))
+)]
+pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<UserRead>> {
+    // A just-registered user is always projected (registration waits for it).
+    live_user(&state, user.id)
+        .await
+        .map(Json)
+        .map_err(|_| ApiError::unauthorized())
+}
+
+#[utoipa::path(
+    get, path = "/users/", tag = "users", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = [UserRead]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    QueryParams(params): QueryParams<PageParams>,
+) -> ApiResult<Json<Vec<UserRead>>> {
+    Ok(Json(users::list(&state.pool, params.page()?).await?))
+}
+
+#[utoipa::path(
+    get, path = "/users/{user_id}", tag = "users", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path)),
+    responses((status = 200, body = UserRead), (status = 404, description = "User not found", body = ErrorBody))
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    PathParam(user_id): PathParam<Uuid>,
+) -> ApiResult<Json<UserRead>> {
+    live_user(&state, user_id).await.map(Json)
+}
+
+#[utoipa::path(
+    patch, path = "/users/{user_id}", tag = "users", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path)), request_body = UserUpdate,
+    responses(
+        (status = 200, body = UserRead),
+        (status = 400, description = "Username or email already registered.", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(user_id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<UserUpdate>,
+) -> ApiResult<Json<UserRead>> {
+    live_user(&state, user_id).await?;
+    if user.id != user_id {
+        return Err(ApiError::forbidden("Not enough permissions"));
+    }
+    let mut c = Checks::default();
+    let changes = ProfileChanges {
+        username: c.take_opt(
+            body.username.map(|u| u.trim().to_string()),
+            Username::parse_strict,
+        ),
+        email: c.take_opt(body.email, validate::email),
+        first_name: nullable(&mut c, body.first_name, PersonName::parse),
+        last_name: nullable(&mut c, body.last_name, PersonName::parse),
+        bio: nullable(&mut c, body.bio, Bio::parse),
+        profile_picture: nullable(&mut c, body.profile_picture, ProfilePicture::parse),
+    };
+    if let Some(p) = &body.password {
+        c.take(validate::password(p));
+    }
+    c.finish()?;
+
+    let meta = meta.by(user.id);
+    state
+        .commands
+        .user(
+            &meta,
+            user_id,
+            UserCommand::UpdateProfile {
+                actor: user.id,
+                changes,
+            },
+        )
+        .await?;
+    if let Some(new_password) = body.password {
+        let hash = password::hash(new_password).await.map_err(hashing_failed)?;
+        // The hash changes first (that is what protects the account); the event records it.
+        credentials::change_password(&state.pool, user_id, &hash).await?;
+        state
+            .commands
+            .user(&meta, user_id, UserCommand::ChangePassword { actor: user.id })
+            .await?;
+    }
+    live_user(&state, user_id).await.map(Json)
+}
+
+#[utoipa::path(
+    delete, path = "/users/{user_id}", tag = "users", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path)),
+    responses((status = 200, body = Acknowledgement), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(user_id): PathParam<Uuid>,
+) -> ApiResult<Json<Acknowledgement>> {
+    live_user(&state, user_id).await?;
+    if user.id != user_id {
+        return Err(ApiError::forbidden("Not enough permissions"));
+    }
+    state
+        .commands
+        .user(&meta.by(user.id), user_id, UserCommand::Delete { actor: user.id })
+        .await?;
+    // The deletion event freed the identity claim, which already revokes every token; the
+    // credentials row has no further use.
+    credentials::remove(&state.pool, user_id).await?;
+    Ok(Json(Acknowledgement {
+        message: "User deleted successfully".into(),
+    }))
+}
