@@ -109,9 +109,14 @@ impl EmbeddedPostgres {
         // Before changing any file: another server may be using this directory.
         clear_stale_lock(&data_dir.join("postmaster.pid"), &data_dir)?;
         if let Some(user) = &run_as {
+            check_reachable(&data_dir, user)?; // again, in case of symlinks
             chown_recursive(&data_dir, user)?;
         }
-        if !data_dir.join("PG_VERSION").exists() {
+        let version_file = data_dir.join("PG_VERSION");
+        if !version_file
+            .try_exists()
+            .map_err(io_err("inspect", &version_file))?
+        {
             run_initdb(&bin.join("initdb"), &data_dir, opts.durable, run_as.clone()).await?;
         }
         let private_socket_dir = if socket_fits(&data_dir) {

@@ -1,9 +1,11 @@
 //! The HTTP adapter: routes (one module per resource), extractors and errors.
 
+pub mod channels;
 pub mod docs;
 pub mod error;
 pub mod errors_map;
 pub mod extract;
+pub mod messages;
 pub mod meta;
 pub mod openapi;
 pub mod routes;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{schemas, session, users};
+use super::{channels, messages, schemas, session, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,12 +14,6 @@ use super::{schemas, session, users};
     paths(
         session::root,
         session::login,
-        users::create_user,
-        users::me,
-        users::list_users,
-        users::get_user,
-        users::update_user,
-        users::delete_user,
     ),
     components(schemas(
         schemas::UserRead,
@@ -55,4 +49,13 @@ impl Modify for BearerAuth {
             ))])),
         );
     }
+}
+
+/// The whole spec: the base document plus each resource module's paths.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let mut spec = ApiDoc::openapi();
+    spec.merge(users::UsersApi::openapi());
+    spec.merge(channels::ChannelsApi::openapi());
+    spec.merge(messages::MessagesApi::openapi());
+    spec
 }

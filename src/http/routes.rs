@@ -11,13 +11,12 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::error::{method_not_allowed, not_found, ApiError};
 use super::meta::REQUEST_ID_HEADER;
-use super::openapi::ApiDoc;
-use super::{docs, session, users};
+use super::openapi;
+use super::{channels, docs, messages, session, users};
 use crate::state::AppState;
 
 /// Largest request body of any route (JSON routes check their own, smaller, limit).
@@ -25,7 +24,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Registers a route under its contract path and the same path with or without the trailing
 /// slash: FastAPI redirects the other form, and existing clients use both.
-trait RouteBoth {
+pub trait RouteBoth {
     fn both(self, path: &str, method_router: MethodRouter<AppState>) -> Self;
 }
 
@@ -45,14 +44,9 @@ fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(session::root))
         .both("/token", post(session::login))
-        .both("/users/", post(users::create_user).get(users::list_users))
-        .both("/users/me", get(users::me))
-        .both(
-            "/users/{user_id}",
-            get(users::get_user)
-                .patch(users::update_user)
-                .delete(users::delete_user),
-        )
+        .merge(users::routes())
+        .merge(channels::routes())
+        .merge(messages::routes())
 }
 
 pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
@@ -61,7 +55,7 @@ pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .merge(docs::router(ApiDoc::openapi()))
+        .merge(docs::router(openapi::spec()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             // Never a stack trace to the client; the panic itself is logged by the hook.

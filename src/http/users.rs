@@ -4,7 +4,8 @@ use aggregates::user::{Profile, ProfileChanges, UserCommand};
 use aggregates::values::{Bio, PersonName, ProfilePicture, Username};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,12 +13,24 @@ use uuid::Uuid;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::meta::RequestMeta;
+use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ErrorBody, UserRead};
 use super::validate::{self, Checks};
 use crate::auth::{credentials, password, CurrentUser};
 use crate::read::page::PageParams;
 use crate::read::users;
 use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .both("/users/", post(create_user).get(list_users))
+        .both("/users/me", get(me))
+        .both("/users/{user_id}", get(get_user).patch(update_user).delete(delete_user))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_user, me, list_users, get_user, update_user, delete_user))]
+pub struct UsersApi;
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserCreate {
