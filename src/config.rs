@@ -40,9 +40,7 @@ impl Config {
 
     /// Builds a config from any key lookup (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let database = get("DATABASE_URL")
-            .map(|url| PgConnectOptions::from_str(&url).context("DATABASE_URL is not a valid PostgreSQL URL"))
-            .transpose()?;
+        let database = get("DATABASE_URL").map(|url| parse_database_url(&url)).transpose()?;
         if let Some(alg) = get("ALGORITHM") {
             // Tokens are HMAC-signed with SECRET_KEY; any other algorithm would be a different
             // (and, mixed with HS256, a confusable) trust model.
@@ -76,6 +74,14 @@ impl Config {
         self.data_dir = dir.as_ref().to_path_buf();
         self
     }
+}
+
+/// sqlx parses any scheme; anything but PostgreSQL's would fail later and less clearly.
+fn parse_database_url(url: &str) -> anyhow::Result<PgConnectOptions> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("DATABASE_URL must be a postgres:// or postgresql:// URL");
+    }
+    PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")
 }
 
 fn parse_or<T: FromStr>(get: &impl Fn(&str) -> Option<String>, key: &str, default: T) -> anyhow::Result<T>

@@ -70,34 +70,3 @@ async fn cluster_is_reachable_from_concurrent_callers() {
     names.dedup();
     assert_eq!(names.len(), 8);
 }
-
-#[tokio::test]
-#[ignore]
-async fn tmp_hold() {
-    let opts = db::fresh_database().await;
-    let mut conn = connect(&opts).await;
-    for s in [
-        "fsync",
-        "synchronous_commit",
-        "full_page_writes",
-        "max_connections",
-        "shared_buffers",
-        "listen_addresses",
-        "unix_socket_directories",
-        "server_encoding",
-        "lc_collate",
-    ] {
-        let v: String = sqlx::query_scalar(format!("SHOW {s}").as_str())
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or_default();
-        eprintln!("{s} = {v}");
-    }
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        db::fresh_database().await;
-    }
-    eprintln!("20 fresh dbs: {:?}", t.elapsed());
-    eprintln!("HOLDING");
-    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-}

@@ -7,6 +7,7 @@
 pub mod event;
 pub mod feed;
 pub mod projectors;
+pub mod rebuild;
 pub mod runner;
 
 pub use event::{DecodedEvent, RecordedEvent};

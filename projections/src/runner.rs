@@ -27,17 +27,25 @@ const SAFETY_POLL: Duration = Duration::from_secs(1);
 pub struct ProjectionRunner {
     pool: PgPool,
     projectors: Vec<Box<dyn Projector>>,
+    /// Checkpoint row names, parallel to `projectors`.
     names: Vec<String>,
     reader: FeedReader,
     lock_key: i64,
 }
 
 impl ProjectionRunner {
+    /// Runs `projectors` with checkpoints named after them (the live read tables).
     pub fn new(pool: PgPool, projectors: Vec<Box<dyn Projector>>) -> Self {
-        let mut names: Vec<String> = projectors.iter().map(|p| p.name().to_string()).collect();
-        names.sort();
+        Self::with_checkpoint_prefix(pool, projectors, "")
+    }
+
+    /// Checkpoints named `<prefix><projector>`, so a rebuild into other tables keeps its own.
+    pub fn with_checkpoint_prefix(pool: PgPool, projectors: Vec<Box<dyn Projector>>, prefix: &str) -> Self {
+        let names: Vec<String> = projectors.iter().map(|p| format!("{prefix}{}", p.name())).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
         // The same set of projections shares one lock cluster-wide, whichever node runs it.
-        let lock_key = fnv1a64(names.join(",").as_bytes()) as i64;
+        let lock_key = fnv1a64(sorted.join(",").as_bytes()) as i64;
         Self {
             pool,
             projectors,
@@ -118,11 +126,11 @@ impl ProjectionRunner {
         .fetch_all(conn)
         .await?;
         Ok(self
-            .projectors
+            .names
             .iter()
-            .map(|p| {
+            .map(|wanted| {
                 rows.iter()
-                    .find(|(name, _, _)| name == p.name())
+                    .find(|(name, _, _)| name == wanted)
                     .map(|(_, tx_id, position)| FeedCursor {
                         tx_id: *tx_id,
                         position: *position,

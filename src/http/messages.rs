@@ -1,13 +1,395 @@
-//! `/messages` routes.
+//! `/messages` routes: text messages and channel history.
+//!
+//! Authorization is decided from the guard tables (`read::channels::access`), which change in the
+//! same transaction as the events, so a just-joined member can post and a just-departed one can't.
+//! Posting is re-checked inside the append transaction by the guard trigger.
 
-use axum::Router;
+use aggregates::message::{MessageCommand, MessageError};
+use aggregates::values::MessageContent;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use futures::stream::{self, StreamExt};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
+use super::error::{ApiError, ApiResult, Issue};
+use super::errors_map::NOT_A_MEMBER;
+use super::extract::{JsonBody, PathParam, QueryParams};
+use super::meta::RequestMeta;
+use super::routes::RouteBoth;
+use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
+use crate::auth::CurrentUser;
+use crate::commands::CommandError;
+use crate::read::channels::{self, ChannelAccess};
+use crate::read::messages::{self, Scope};
+use crate::read::page::HistoryParams;
 use crate::state::AppState;
+
+/// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).
+const CLEAR_CONCURRENCY: usize = 8;
+
+const CHANNEL_NOT_FOUND: &str = "Channel not found";
+const MESSAGE_NOT_FOUND: &str = "Message not found";
+const EMPTY_CONTENT: &str = "Message content cannot be empty";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .both("/messages/channels/{channel_id}/messages", post(post_message))
+        .both(
+            "/messages/channel/{channel_id}/messages",
+            delete(clear_channel),
+        )
+        .both("/messages/channel/{channel_id}", get(channel_history))
+        .both(
+            "/messages/channel/{channel_id}/user/{user_id}",
+            get(channel_user_history),
+        )
+        .both("/messages/user/{user_id}", get(user_messages))
+        .both(
+            "/messages/{message_id}",
+            get(get_message).patch(edit_message).delete(delete_message),
+        )
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    post_message,
+    get_message,
+    edit_message,
+    delete_message,
+    channel_history,
+    channel_user_history,
+    user_messages,
+    clear_channel,
+))]
 pub struct MessagesApi;
+
+#[derive(Deserialize, ToSchema)]
+pub struct MessageCreate {
+    /// Non-blank text, at most 4000 characters.
+    pub content: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MessageUpdate {
+    /// Non-blank text, at most 4000 characters.
+    pub content: String,
+}
+
+#[derive(Deserialize)]
+pub struct ChannelUserPath {
+    pub channel_id: Uuid,
+    pub user_id: Uuid,
+}
+
+/// Blank content is the contract's 400; other refusals (too long, NUL) are 422s.
+fn content(raw: String) -> ApiResult<MessageContent> {
+    if raw.trim().is_empty() {
+        return Err(ApiError::bad_request(EMPTY_CONTENT));
+    }
+    MessageContent::parse_text(raw).map_err(|e| ApiError::invalid(Issue::body(&e)))
+}
+
+/// The channel's authoritative state for `user`; 404 if it does not exist.
+async fn channel_access(state: &AppState, channel_id: Uuid, user: Uuid) -> ApiResult<ChannelAccess> {
+    channels::access(&state.pool, channel_id, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found(CHANNEL_NOT_FOUND))
+}
+
+fn require_member(access: &ChannelAccess) -> ApiResult<()> {
+    if access.is_member {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(NOT_A_MEMBER))
+    }
+}
+
+/// A live message and the caller's access to its channel; 404 if either is gone.
+async fn message_access(
+    state: &AppState,
+    message_id: Uuid,
+    user: Uuid,
+) -> ApiResult<(MessageRead, ChannelAccess)> {
+    let message = messages::get(&state.pool, message_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
+    let access = channels::access(&state.pool, message.channel_id, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
+    Ok((message, access))
+}
+
+/// Reads a message back after a command that waited for the projections. Missing means a
+/// concurrent deletion or projections running elsewhere: the change is stored, so "retry the
+/// read" (503), never a 500 or a re-run of the command.
+async fn read_back(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
+    messages::get(&state.pool, message_id)
+        .await?
+        .ok_or_else(|| CommandError::<MessageError>::NotYetVisible.into())
+}
+
+#[utoipa::path(
+    post, path = "/messages/channels/{channel_id}/messages", tag = "messages",
+    security(("bearer" = [])), params(("channel_id" = Uuid, Path)), request_body = MessageCreate,
+    responses(
+        (status = 201, body = MessageRead),
+        (status = 400, description = "Message content cannot be empty", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Channel not found", body = ErrorBody),
+        (status = 422, description = "Validation error", body = ErrorBody),
+    )
+)]
+pub async fn post_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(channel_id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<MessageCreate>,
+) -> ApiResult<(StatusCode, Json<MessageRead>)> {
+    let content = content(body.content)?;
+    require_member(&channel_access(&state, channel_id, user.id).await?)?;
+    let message_id = Uuid::now_v7();
+    state
+        .commands
+        .message(
+            &meta.by(user.id),
+            message_id,
+            MessageCommand::PostText {
+                message_id,
+                channel_id,
+                author_id: user.id,
+                content,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(read_back(&state, message_id).await?)))
+}
+
+#[utoipa::path(
+    get, path = "/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = MessageRead),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Message not found", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn get_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathParam(message_id): PathParam<Uuid>,
+) -> ApiResult<Json<MessageRead>> {
+    let (message, access) = message_access(&state, message_id, user.id).await?;
+    require_member(&access)?;
+    Ok(Json(message))
+}
+
+#[utoipa::path(
+    patch, path = "/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)), request_body = MessageUpdate,
+    responses(
+        (status = 200, body = MessageRead),
+        (status = 400, description = "Message content cannot be empty", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not the author, or no longer a member", body = ErrorBody),
+        (status = 404, description = "Message not found", body = ErrorBody),
+        (status = 409, description = "Changed concurrently too many times; retry", body = ErrorBody),
+        (status = 422, description = "Validation error", body = ErrorBody),
+    )
+)]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(message_id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<MessageUpdate>,
+) -> ApiResult<Json<MessageRead>> {
+    let content = content(body.content)?;
+    let (message, access) = message_access(&state, message_id, user.id).await?;
+    if message.author_id != user.id {
+        return Err(ApiError::forbidden(MessageError::NotAuthor.to_string()));
+    }
+    require_member(&access)?;
+    state
+        .commands
+        .message(
+            &meta.by(user.id),
+            message_id,
+            MessageCommand::Edit {
+                actor: user.id,
+                content,
+            },
+        )
+        .await?;
+    read_back(&state, message_id).await.map(Json)
+}
+
+#[utoipa::path(
+    delete, path = "/messages/{message_id}", tag = "messages", security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Acknowledgement),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Neither the author nor the channel owner", body = ErrorBody),
+        (status = 404, description = "Message not found", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(message_id): PathParam<Uuid>,
+) -> ApiResult<Json<Acknowledgement>> {
+    let (message, access) = message_access(&state, message_id, user.id).await?;
+    if message.author_id != user.id && !access.is_owner {
+        return Err(ApiError::forbidden(MessageError::NotAuthorOrOwner.to_string()));
+    }
+    state
+        .commands
+        .message(
+            &meta.by(user.id),
+            message_id,
+            MessageCommand::Delete {
+                actor: user.id,
+                actor_owns_channel: access.is_owner,
+                clearing_channel: false,
+            },
+        )
+        .await?;
+    Ok(Json(Acknowledgement {
+        message: "Message deleted successfully".into(),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/messages/channel/{channel_id}", tag = "messages", security(("bearer" = [])),
+    params(("channel_id" = Uuid, Path), HistoryParams),
+    responses(
+        (status = 200, description = "Oldest first", body = [MessageRead]),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Channel not found", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn channel_history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathParam(channel_id): PathParam<Uuid>,
+    QueryParams(params): QueryParams<HistoryParams>,
+) -> ApiResult<Json<Vec<MessageRead>>> {
+    let (page, cursor) = params.page()?;
+    require_member(&channel_access(&state, channel_id, user.id).await?)?;
+    let found = messages::history(&state.pool, Scope::Channel(channel_id), page, cursor).await?;
+    Ok(Json(found))
+}
+
+#[utoipa::path(
+    get, path = "/messages/channel/{channel_id}/user/{user_id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("channel_id" = Uuid, Path), ("user_id" = Uuid, Path), HistoryParams),
+    responses(
+        (status = 200, description = "That user's messages in the channel, oldest first", body = [MessageRead]),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Channel not found", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn channel_user_history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathParam(path): PathParam<ChannelUserPath>,
+    QueryParams(params): QueryParams<HistoryParams>,
+) -> ApiResult<Json<Vec<MessageRead>>> {
+    let (page, cursor) = params.page()?;
+    require_member(&channel_access(&state, path.channel_id, user.id).await?)?;
+    let scope = Scope::ChannelAuthor(path.channel_id, path.user_id);
+    Ok(Json(messages::history(&state.pool, scope, page, cursor).await?))
+}
+
+#[utoipa::path(
+    get, path = "/messages/user/{user_id}", tag = "messages", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path), HistoryParams),
+    responses(
+        (status = 200, description = "The user's messages in channels the caller belongs to, oldest first", body = [MessageRead]),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn user_messages(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathParam(author): PathParam<Uuid>,
+    QueryParams(params): QueryParams<HistoryParams>,
+) -> ApiResult<Json<Vec<MessageRead>>> {
+    let (page, cursor) = params.page()?;
+    let scope = Scope::AuthorVisibleTo {
+        author,
+        viewer: user.id,
+    };
+    Ok(Json(messages::history(&state.pool, scope, page, cursor).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/messages/channel/{channel_id}/messages", tag = "messages",
+    security(("bearer" = [])), params(("channel_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "How many messages were deleted", body = ClearedMessages),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Only the channel owner can clear its messages", body = ErrorBody),
+        (status = 404, description = "Channel not found", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn clear_channel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(channel_id): PathParam<Uuid>,
+) -> ApiResult<Json<ClearedMessages>> {
+    if !channel_access(&state, channel_id, user.id).await?.is_owner {
+        return Err(ApiError::forbidden(
+            "Only the channel owner can clear its messages",
+        ));
+    }
+    let meta = meta.by(user.id);
+    let ids = messages::ids_in_channel(&state.pool, channel_id).await?;
+    let results: Vec<_> = stream::iter(ids)
+        .map(|id| {
+            let (state, meta) = (&state, &meta);
+            async move {
+                let cmd = MessageCommand::Delete {
+                    actor: user.id,
+                    actor_owns_channel: true,
+                    clearing_channel: true,
+                };
+                state.commands.message(meta, id, cmd).await
+            }
+        })
+        .buffer_unordered(CLEAR_CONCURRENCY)
+        .collect()
+        .await;
+    let mut count = 0;
+    for result in results {
+        match result {
+            Ok(()) => count += 1,
+            // Deleted by someone else meanwhile: nothing left to clear.
+            Err(CommandError::Domain(MessageError::NotFound)) => {}
+            // The rest are stored deletions or retryable failures; a retry clears what is left.
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(ClearedMessages {
+        message: "All messages in the channel have been deleted".into(),
+        count,
+    }))
+}

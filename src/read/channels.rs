@@ -126,3 +126,11 @@ pub struct ChannelAccess {
     pub is_member: bool,
     pub is_owner: bool,
 }
+
+/// Whether a live channel exists, from the guard table (strongly consistent).
+pub async fn exists(pool: &PgPool, channel_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM channel_guard WHERE channel_id = $1)")
+        .bind(channel_id)
+        .fetch_one(pool)
+        .await
+}

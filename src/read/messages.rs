@@ -1,6 +1,7 @@
 //! Message queries. Histories are oldest first, ordered by `(created_at, id)`, which the
 //! `messages_channel_history` / `messages_by_author` indexes serve directly.
 
+use aggregates::aggregate_types::MESSAGE;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -85,8 +86,15 @@ pub async fn history(
             Some(viewer),
         ),
     };
-    // The cursor row's (created_at, id); an unknown cursor id yields an empty page.
-    let key = "(SELECT created_at FROM messages WHERE id = $5), $5";
+    // The cursor's (created_at, id). `created_at` is the recorded time of the message's first
+    // event, so the position is read from the log: a cursor whose message was deleted meanwhile
+    // (the usual case for a client paging while others delete) keeps its place. An id that never
+    // was a message yields an empty page.
+    let key = format!(
+        "(SELECT e.recorded_at FROM events e
+           WHERE e.aggregate_type = '{MESSAGE}' AND e.aggregate_id = $5::uuid::text AND e.sequence = 1),
+         $5::uuid"
+    );
     let (cursor_id, order, keyset) = match cursor {
         Cursor::None => (None, "ASC", String::from("$5::uuid IS NULL")),
         Cursor::After(id) => (Some(id), "ASC", format!("(m.created_at, m.id) > ({key})")),

@@ -8,3 +8,5 @@ mod support;
 mod users;
 mod channels;
 mod messages;
+mod feed;
+mod projector;

@@ -23,7 +23,7 @@ const MAINTENANCE_DB: &str = "postgres";
 const TEMPLATE_LOCK: i64 = 0x7a79_6e63_7470_6c00;
 
 enum Server {
-    External(PgConnectOptions),
+    External(Box<PgConnectOptions>),
     Embedded(EmbeddedPostgres),
 }
 
@@ -65,10 +65,12 @@ pub async fn fresh_database() -> PgConnectOptions {
 
 async fn init() -> Result<Server, String> {
     let server = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Server::External(
-            url.parse()
-                .map_err(|e| format!("DATABASE_URL is not a valid URL: {e}"))?,
-        ),
+        Ok(url) if !url.is_empty() => {
+            let opts = url
+                .parse()
+                .map_err(|e| format!("DATABASE_URL is not a valid URL: {e}"))?;
+            Server::External(Box::new(opts))
+        }
         _ => Server::Embedded(start_embedded().await?),
     };
     prepare_template(&server)
