@@ -16,7 +16,7 @@ use crate::auth::password;
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
 use crate::config::Config;
-use crate::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
+use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
 use crate::state::AppState;
 use crate::{db, secret};
@@ -37,14 +37,38 @@ pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Opti
     if let Some(options) = &config.database {
         return Ok((options.clone(), None));
     }
-    let pg = EmbeddedPostgres::start(EmbeddedOptions {
-        data_dir: config.data_dir.join("postgres"),
+    let options = |data_dir| EmbeddedOptions {
+        data_dir,
         durable: true,
         max_connections: 200,
-    })
-    .await?;
+    };
+    let pg = match EmbeddedPostgres::start(options(config.data_dir.join("postgres"))).await {
+        // As root the cluster runs as the `postgres` user, which may not be able to enter the
+        // data directory (a checkout under /root, say). Keep the cluster where it can live,
+        // keyed by the data directory, rather than refuse to start.
+        Err(EmbeddedError::NotReachable { blocker, .. }) => {
+            let fallback = unreachable_fallback(&config.data_dir)?;
+            tracing::warn!(
+                blocked_by = %blocker.display(),
+                cluster = %fallback.display(),
+                "the postgres user cannot reach the data directory; keeping the embedded cluster elsewhere"
+            );
+            EmbeddedPostgres::start(options(fallback)).await?
+        }
+        other => other?,
+    };
     pg.ensure_database(EMBEDDED_DATABASE).await?;
     Ok((pg.connect_options(EMBEDDED_DATABASE), Some(pg)))
+}
+
+/// `/var/lib/zync/<hash of the data directory's absolute path>/postgres`.
+fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let absolute = std::path::absolute(data_dir)?;
+    let key = absolute
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    Ok(std::path::PathBuf::from(format!("/var/lib/zync/{key:016x}/postgres")))
 }
 
 pub async fn pool(config: &Config, options: PgConnectOptions) -> anyhow::Result<PgPool> {
