@@ -109,8 +109,9 @@ impl CommandBus {
                 .await
             {
                 Ok(()) => break,
-                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
-                    // Someone appended to this aggregate first: reload and decide again.
+                Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
+                    // Someone appended to this aggregate first (or PostgreSQL broke a deadlock):
+                    // reload and decide again.
                     tokio::time::sleep(jitter(attempt)).await;
                 }
                 Err(e) => return Err(classify(e)),
@@ -146,6 +147,20 @@ impl CommandBus {
             );
             Err(CommandError::NotYetVisible)
         }
+    }
+}
+
+/// Failures that a fresh attempt can succeed after: a lost optimistic-concurrency race, or a
+/// serialization failure / deadlock PostgreSQL resolved by aborting us.
+fn is_transient<E: std::error::Error>(e: &AggregateError<E>) -> bool {
+    match e {
+        AggregateError::AggregateConflict => true,
+        AggregateError::UnexpectedError(inner) => inner
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|s| s.as_database_error())
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "40001" || code == "40P01"),
+        _ => false,
     }
 }
 

@@ -148,10 +148,11 @@ pub async fn create_user(
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<UserRead>> {
     // A just-registered user is always projected (registration waits for it).
-    live_user(&state, user.id)
-        .await
-        .map(Json)
-        .map_err(|_| ApiError::unauthorized())
+    match users::get(&state.pool, user.id).await? {
+        Some(me) => Ok(Json(me)),
+        // Deleted between the token check and this read.
+        None => Err(ApiError::unauthorized()),
+    }
 }
 
 #[utoipa::path(
