@@ -25,7 +25,6 @@ CREATE TABLE users (
 );
 -- GET /users/ lists live users in registration order.
 CREATE INDEX users_listing ON users (created_at, id) WHERE status <> 'deleted';
-CREATE INDEX users_by_username ON users (lower(username));
 
 CREATE TABLE channels (
     id          uuid PRIMARY KEY,

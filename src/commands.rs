@@ -32,6 +32,9 @@ pub enum CommandError<E: std::error::Error> {
     /// The guard trigger found the author is not a member (ZY002).
     #[error("author is not a member of the channel")]
     NotAMember,
+    /// The guard trigger found the joining user or new owner does not exist (ZY003).
+    #[error("user not found")]
+    UnknownUser,
     #[error("the aggregate kept changing concurrently")]
     Conflict,
     #[error("the database is unavailable")]
@@ -179,6 +182,7 @@ fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
                 match sqlx_err.as_database_error().and_then(|d| d.code()).as_deref() {
                     Some("ZY001") => return CommandError::IdentityTaken,
                     Some("ZY002") => return CommandError::NotAMember,
+                    Some("ZY003") => return CommandError::UnknownUser,
                     _ => {}
                 }
                 if matches!(

@@ -86,7 +86,8 @@ macro_rules! text_value {
 }
 
 text_value!(
-    /// 3 to 50 characters without spaces. Compared case-insensitively for uniqueness.
+    /// 3 to 50 characters without spaces. Unique case-insensitively: decided by the database's
+    /// `identity_key()` (migrations/0002), the one place that folds case.
     Username, "username", 3, 50
 );
 text_value!(
@@ -127,11 +128,6 @@ text_value!(
 );
 
 impl Username {
-    /// The key uniqueness is decided on.
-    pub fn key(&self) -> String {
-        self.0.to_lowercase()
-    }
-
     /// Like [`Username::parse`], and refuses white space and control characters, which make
     /// names that look alike or break display. Zync accepted any other characters (e-mail-like
     /// usernames included), so existing clients' names keep working.
@@ -189,10 +185,6 @@ impl Email {
         &self.0
     }
 
-    /// The key uniqueness is decided on.
-    pub fn key(&self) -> String {
-        self.0.to_lowercase()
-    }
 }
 
 impl fmt::Display for Email {

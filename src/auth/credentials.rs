@@ -42,7 +42,7 @@ pub async fn for_login(pool: &PgPool, username: &str) -> Result<Option<(Uuid, St
     sqlx::query_as(
         "SELECT c.user_id, c.password_hash, c.token_version
            FROM user_identity_claims i JOIN user_credentials c USING (user_id)
-          WHERE i.username_key = lower($1)",
+          WHERE i.username_key = identity_key($1)",
     )
     .bind(username)
     .fetch_optional(pool)

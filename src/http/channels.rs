@@ -9,18 +9,17 @@ use aggregates::channel::{ChannelCommand, ChannelError};
 use aggregates::values::{ChannelDescription, ChannelName};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
-use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
-use super::schemas::{Acknowledgement, ChannelOwner, ChannelRead, ErrorBody, Membership, UserRead};
+use super::schemas::{Acknowledgement, ChannelOwner, ChannelRead, ErrorBody};
 use super::validate::Checks;
 use crate::auth::CurrentUser;
 use crate::commands::CommandError;
@@ -32,35 +31,23 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .both("/channels/", post(create_channel).get(list_channels))
-        .both("/channels/my-memberships", get(my_memberships))
         .both("/channels/owners", get(list_owners))
         .both(
             "/channels/{channel_id}",
             get(get_channel).patch(update_channel).delete(delete_channel),
         )
         .both("/channels/{channel_id}/change_owner", patch(change_owner))
-        .both("/channels/user/{user_id}/memberships", get(user_memberships))
-        .both("/channels/user/{user_id}/shared-memberships", get(shared_memberships))
-        .both("/channels/{channel_id}/join", post(join_channel))
-        .both("/channels/{channel_id}/leave", delete(leave_channel))
-        .both("/channels/{channel_id}/members", get(list_members))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create_channel,
     list_channels,
-    my_memberships,
     list_owners,
     get_channel,
     update_channel,
     delete_channel,
     change_owner,
-    user_memberships,
-    shared_memberships,
-    join_channel,
-    leave_channel,
-    list_members,
 ))]
 pub struct ChannelsApi;
 
@@ -95,12 +82,12 @@ fn channel_not_found() -> ApiError {
 }
 
 /// The command succeeded but the read tables do not show it yet (503, retry the read).
-fn not_yet_visible() -> ApiError {
+pub(super) fn not_yet_visible() -> ApiError {
     CommandError::<ChannelError>::NotYetVisible.into()
 }
 
 /// The caller's standing in a live channel, or 404 if there is no such channel.
-async fn access(state: &AppState, channel_id: Uuid, user_id: Uuid) -> ApiResult<ChannelAccess> {
+pub(super) async fn access(state: &AppState, channel_id: Uuid, user_id: Uuid) -> ApiResult<ChannelAccess> {
     channels::access(&state.pool, channel_id, user_id)
         .await?
         .ok_or_else(channel_not_found)
@@ -116,7 +103,7 @@ async fn require_owner(state: &AppState, channel_id: Uuid, user_id: Uuid) -> Api
 }
 
 /// 404 unless `user_id` is a live user (from the strongly consistent identity claims).
-async fn require_user(state: &AppState, user_id: Uuid, detail: &str) -> ApiResult<()> {
+pub(super) async fn require_user(state: &AppState, user_id: Uuid, detail: &str) -> ApiResult<()> {
     if users::exists(&state.pool, user_id).await? {
         Ok(())
     } else {
@@ -173,7 +160,10 @@ pub async fn create_channel(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(fresh_channel(&state, channel_id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(fresh_channel(&state, channel_id).await?),
+    ))
 }
 
 #[utoipa::path(
@@ -186,21 +176,6 @@ pub async fn list_channels(
     QueryParams(params): QueryParams<PageParams>,
 ) -> ApiResult<Json<Vec<ChannelRead>>> {
     Ok(Json(channels::list(&state.pool, params.page()?).await?))
-}
-
-#[utoipa::path(
-    get, path = "/channels/my-memberships", tag = "channels", security(("bearer" = [])), params(PageParams),
-    responses(
-        (status = 200, description = "The caller's channels, by name", body = [ChannelRead]),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn my_memberships(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    QueryParams(params): QueryParams<PageParams>,
-) -> ApiResult<Json<Vec<ChannelRead>>> {
-    Ok(Json(channels::of_member(&state.pool, user.id, params.page()?).await?))
 }
 
 #[utoipa::path(
@@ -295,7 +270,11 @@ pub async fn delete_channel(
     require_owner(&state, channel_id, user.id).await?;
     state
         .commands
-        .channel(&meta.by(user.id), channel_id, ChannelCommand::Delete { actor: user.id })
+        .channel(
+            &meta.by(user.id),
+            channel_id,
+            ChannelCommand::Delete { actor: user.id },
+        )
         .await?;
     Ok(Json(Acknowledgement {
         message: "Channel deleted successfully".into(),
@@ -333,131 +312,4 @@ pub async fn change_owner(
         )
         .await?;
     fresh_channel(&state, channel_id).await.map(Json)
-}
-
-#[utoipa::path(
-    get, path = "/channels/user/{user_id}/memberships", tag = "channels", security(("bearer" = [])),
-    params(("user_id" = Uuid, Path), PageParams),
-    responses(
-        (status = 200, description = "The user's channels, by name", body = [ChannelRead]),
-        (status = 401, body = ErrorBody),
-        (status = 404, description = "User not found", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn user_memberships(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    PathParam(user_id): PathParam<Uuid>,
-    QueryParams(params): QueryParams<PageParams>,
-) -> ApiResult<Json<Vec<ChannelRead>>> {
-    let page = params.page()?;
-    require_user(&state, user_id, USER_NOT_FOUND).await?;
-    Ok(Json(channels::of_member(&state.pool, user_id, page).await?))
-}
-
-#[utoipa::path(
-    get, path = "/channels/user/{user_id}/shared-memberships", tag = "channels", security(("bearer" = [])),
-    params(("user_id" = Uuid, Path), PageParams),
-    responses(
-        (status = 200, description = "Channels both the caller and the user belong to, by name", body = [ChannelRead]),
-        (status = 401, body = ErrorBody),
-        (status = 404, description = "User not found", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn shared_memberships(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    PathParam(user_id): PathParam<Uuid>,
-    QueryParams(params): QueryParams<PageParams>,
-) -> ApiResult<Json<Vec<ChannelRead>>> {
-    let page = params.page()?;
-    require_user(&state, user_id, USER_NOT_FOUND).await?;
-    Ok(Json(channels::shared(&state.pool, user.id, user_id, page).await?))
-}
-
-#[utoipa::path(
-    post, path = "/channels/{channel_id}/join", tag = "channels", security(("bearer" = [])),
-    params(("channel_id" = Uuid, Path)),
-    responses(
-        (status = 201, body = Membership), (status = 401, body = ErrorBody),
-        (status = 404, description = "Channel not found", body = ErrorBody),
-        (status = 409, description = "User is already a member of this channel.", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn join_channel(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    meta: RequestMeta,
-    PathParam(channel_id): PathParam<Uuid>,
-) -> ApiResult<(StatusCode, Json<Membership>)> {
-    if access(&state, channel_id, user.id).await?.is_member {
-        return Err(ApiError::conflict(ChannelError::AlreadyMember.to_string()));
-    }
-    state
-        .commands
-        .channel(&meta.by(user.id), channel_id, ChannelCommand::Join { user_id: user.id })
-        .await?;
-    match channels::membership(&state.pool, channel_id, user.id).await? {
-        Some(membership) => Ok((StatusCode::CREATED, Json(membership))),
-        // Left, or the channel was deleted, right after joining.
-        None if access(&state, channel_id, user.id).await?.is_member => Err(not_yet_visible()),
-        None => Err(ApiError::not_found(ChannelError::NotAMember.to_string())),
-    }
-}
-
-#[utoipa::path(
-    delete, path = "/channels/{channel_id}/leave", tag = "channels", security(("bearer" = [])),
-    params(("channel_id" = Uuid, Path)),
-    responses(
-        (status = 204, description = "Left the channel"), (status = 401, body = ErrorBody),
-        (status = 400, description = "The owner cannot leave", body = ErrorBody),
-        (status = 404, description = "Channel not found, or not a member", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn leave_channel(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    meta: RequestMeta,
-    PathParam(channel_id): PathParam<Uuid>,
-) -> ApiResult<StatusCode> {
-    let standing = access(&state, channel_id, user.id).await?;
-    if !standing.is_member {
-        return Err(ApiError::not_found(ChannelError::NotAMember.to_string()));
-    }
-    if standing.is_owner {
-        return Err(ApiError::bad_request(ChannelError::OwnerCannotLeave.to_string()));
-    }
-    state
-        .commands
-        .channel(&meta.by(user.id), channel_id, ChannelCommand::Leave { user_id: user.id })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(
-    get, path = "/channels/{channel_id}/members", tag = "channels", security(("bearer" = [])),
-    params(("channel_id" = Uuid, Path), PageParams),
-    responses(
-        (status = 200, description = "Live members, in joining order", body = [UserRead]),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
-        (status = 404, description = "Channel not found", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn list_members(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    PathParam(channel_id): PathParam<Uuid>,
-    QueryParams(params): QueryParams<PageParams>,
-) -> ApiResult<Json<Vec<UserRead>>> {
-    let page = params.page()?;
-    if !access(&state, channel_id, user.id).await?.is_member {
-        return Err(ApiError::forbidden(NOT_A_MEMBER));
-    }
-    Ok(Json(channels::members(&state.pool, channel_id, page).await?))
 }

@@ -55,6 +55,7 @@ impl<E: DomainStatus> From<CommandError<E>> for ApiError {
             CommandError::Domain(d) => ApiError::new(d.status(), d.to_string()),
             CommandError::IdentityTaken => ApiError::bad_request(IDENTITY_TAKEN),
             CommandError::NotAMember => ApiError::forbidden(NOT_A_MEMBER),
+            CommandError::UnknownUser => ApiError::not_found("User not found"),
             CommandError::Conflict => {
                 ApiError::conflict("The resource was changed concurrently too many times; please retry")
             }

@@ -38,10 +38,7 @@ const EMPTY_CONTENT: &str = "Message content cannot be empty";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .both("/messages/channels/{channel_id}/messages", post(post_message))
-        .both(
-            "/messages/channel/{channel_id}/messages",
-            delete(clear_channel),
-        )
+        .both("/messages/channel/{channel_id}/messages", delete(clear_channel))
         .both("/messages/channel/{channel_id}", get(channel_history))
         .both(
             "/messages/channel/{channel_id}/user/{user_id}",
@@ -123,10 +120,10 @@ async fn message_access(
     Ok((message, access))
 }
 
-/// Reads a message back after a command that waited for the projections. Missing means a
-/// concurrent deletion or projections running elsewhere: the change is stored, so "retry the
-/// read" (503), never a 500 or a re-run of the command.
-async fn read_back(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
+/// Reads a just-posted message back (the command waited for the projections). Missing means it
+/// was deleted at once (a channel cleared or deleted meanwhile) or the projections run on another
+/// node: the post is stored, so "retry the read" (503), never a 500 or a second post.
+async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
     messages::get(&state.pool, message_id)
         .await?
         .ok_or_else(|| CommandError::<MessageError>::NotYetVisible.into())
@@ -167,7 +164,10 @@ pub async fn post_message(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(read_back(&state, message_id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(read_back_post(&state, message_id).await?),
+    ))
 }
 
 #[utoipa::path(
@@ -228,7 +228,11 @@ pub async fn edit_message(
             },
         )
         .await?;
-    read_back(&state, message_id).await.map(Json)
+    // It was visible before the edit; missing now means it was deleted concurrently.
+    messages::get(&state.pool, message_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))
 }
 
 #[utoipa::path(

@@ -6,6 +6,7 @@ pub mod error;
 pub mod errors_map;
 pub mod extract;
 pub mod messages;
+pub mod memberships;
 pub mod meta;
 pub mod openapi;
 pub mod routes;

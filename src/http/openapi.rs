@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{channels, messages, schemas, session, users};
+use super::{channels, memberships, messages, schemas, session, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +56,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let mut spec = ApiDoc::openapi();
     spec.merge(users::UsersApi::openapi());
     spec.merge(channels::ChannelsApi::openapi());
+    spec.merge(memberships::MembershipsApi::openapi());
     spec.merge(messages::MessagesApi::openapi());
     spec
 }

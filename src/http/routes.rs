@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::error::{method_not_allowed, not_found, ApiError};
 use super::meta::REQUEST_ID_HEADER;
 use super::openapi;
-use super::{channels, docs, messages, session, users};
+use super::{channels, docs, memberships, messages, session, users};
 use crate::state::AppState;
 
 /// Largest request body of any route (JSON routes check their own, smaller, limit).
@@ -46,6 +46,7 @@ fn api_routes() -> Router<AppState> {
         .both("/token", post(session::login))
         .merge(users::routes())
         .merge(channels::routes())
+        .merge(memberships::routes())
         .merge(messages::routes())
 }
 

@@ -1,7 +1,10 @@
 //! `GET /` and `POST /token` (OAuth2 password flow).
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -50,12 +53,8 @@ pub struct Token {
         (status = 422, description = "Missing form fields", body = super::schemas::ErrorBody),
     )
 )]
-pub async fn login(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Token>> {
-    let form: TokenForm = serde_urlencoded::from_bytes(&body).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg.split('`').nth(1).unwrap_or("username").to_string();
-        ApiError::invalid(Issue::new(&["body", &field], "Field required", "missing"))
-    })?;
+pub async fn login(State(state): State<AppState>, request: Request) -> ApiResult<Json<Token>> {
+    let form = read_form(request).await?;
     let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password");
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
@@ -83,4 +82,43 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> ApiResult<Json
         }
         _ => Err(wrong()),
     }
+}
+
+/// The OAuth2 form, url-encoded or multipart (FastAPI's form parser takes both; browsers send
+/// `FormData` as multipart). Every missing field is listed in the 422.
+async fn read_form(request: Request) -> ApiResult<TokenForm> {
+    let multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let unreadable = || ApiError::bad_request("Could not read the form");
+    if multipart {
+        let mut parts = Multipart::from_request(request, &()).await.map_err(|_| unreadable())?;
+        while let Some(part) = parts.next_field().await.map_err(|_| unreadable())? {
+            let name = part.name().unwrap_or_default().to_string();
+            let value = part.text().await.map_err(|_| unreadable())?;
+            fields.entry(name).or_insert(value);
+        }
+    } else {
+        let body = Bytes::from_request(request, &()).await.map_err(|_| unreadable())?;
+        for (name, value) in form_urlencoded::parse(&body) {
+            fields.entry(name.into_owned()).or_insert_with(|| value.into_owned());
+        }
+    }
+    let missing: Vec<Issue> = ["username", "password"]
+        .into_iter()
+        .filter(|f| !fields.contains_key(*f))
+        .map(|f| Issue::new(&["body", f], "Field required", "missing"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::validation(missing));
+    }
+    Ok(TokenForm {
+        username: fields.remove("username").unwrap_or_default(),
+        password: fields.remove("password").unwrap_or_default(),
+        grant_type: fields.remove("grant_type"),
+        scope: fields.remove("scope"),
+    })
 }

@@ -15,7 +15,7 @@ use super::extract::{JsonBody, PathParam, QueryParams};
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ErrorBody, UserRead};
-use super::validate::{self, Checks};
+use super::validate::{self, at, Checks};
 use crate::auth::{credentials, password, CurrentUser};
 use crate::read::page::PageParams;
 use crate::read::users;
@@ -105,8 +105,8 @@ pub async fn create_user(
     let email = c.take(validate::email(body.email));
     c.take(validate::password(&body.password));
     let profile = Profile {
-        first_name: c.take_opt(body.first_name, PersonName::parse),
-        last_name: c.take_opt(body.last_name, PersonName::parse),
+        first_name: c.take_opt(body.first_name, |v| PersonName::parse(v).map_err(at("first_name"))),
+        last_name: c.take_opt(body.last_name, |v| PersonName::parse(v).map_err(at("last_name"))),
         bio: c.take_opt(body.bio, Bio::parse),
         profile_picture: c.take_opt(body.profile_picture, ProfilePicture::parse),
     };
@@ -207,8 +207,8 @@ pub async fn update_user(
             Username::parse_strict,
         ),
         email: c.take_opt(body.email, validate::email),
-        first_name: nullable(&mut c, body.first_name, PersonName::parse),
-        last_name: nullable(&mut c, body.last_name, PersonName::parse),
+        first_name: nullable(&mut c, body.first_name, |v| PersonName::parse(v).map_err(at("first_name"))),
+        last_name: nullable(&mut c, body.last_name, |v| PersonName::parse(v).map_err(at("last_name"))),
         bio: nullable(&mut c, body.bio, Bio::parse),
         profile_picture: nullable(&mut c, body.profile_picture, ProfilePicture::parse),
     };

@@ -44,6 +44,12 @@ impl Checks {
     }
 }
 
+/// Relocates a refusal of a value type shared by several fields (first and last names) to the
+/// field it came from: `PersonName::parse(v).map_err(at("first_name"))`.
+pub fn at(field: &'static str) -> impl Fn(InvalidValue) -> InvalidValue {
+    move |e| InvalidValue { field, ..e }
+}
+
 /// Syntax check for e-mail addresses (RFC 5322 via `email_address`), then the domain value.
 pub fn email(raw: String) -> Result<aggregates::values::Email, InvalidValue> {
     let trimmed = raw.trim().to_string();

@@ -51,6 +51,22 @@ impl PageParams {
             limit: limit.min(MAX_LIMIT),
         })
     }
+
+    /// For lists Zync returned whole (members, a user's memberships): everything unless the
+    /// client asks for a page.
+    pub fn page_or_all(&self) -> Result<Page, ApiError> {
+        if self.skip.is_none() && self.limit.is_none() {
+            return Ok(Page::ALL);
+        }
+        self.page()
+    }
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        skip: 0,
+        limit: i64::MAX,
+    };
 }
 
 /// Message history pages: `skip`/`limit`, or a keyset cursor that stays fast at any depth.

@@ -38,7 +38,9 @@ pub fn assert_unauthorized(resp: &Resp) {
 /// A UserRead with every contract field, nothing else, and never a password or hash.
 #[track_caller]
 pub fn assert_user_read(user: &Value) {
-    let obj = user.as_object().unwrap_or_else(|| panic!("not an object: {user}"));
+    let obj = user
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {user}"));
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut expected = USER_READ_FIELDS.to_vec();
@@ -46,7 +48,9 @@ pub fn assert_user_read(user: &Value) {
     assert_eq!(keys, expected, "UserRead fields of {user}");
     assert!(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).is_ok());
     for ts in ["created_at", "updated_at"] {
-        let raw = user[ts].as_str().unwrap_or_else(|| panic!("{ts} is not a string"));
+        let raw = user[ts]
+            .as_str()
+            .unwrap_or_else(|| panic!("{ts} is not a string"));
         chrono::DateTime::parse_from_rfc3339(raw).unwrap_or_else(|e| panic!("{ts}={raw}: {e}"));
     }
     let text = user.to_string().to_lowercase();
@@ -63,7 +67,10 @@ pub fn issues(resp: &Resp) -> Vec<(Value, String)> {
         .iter()
         .map(|i| {
             assert!(i["msg"].is_string(), "issue without msg: {i}");
-            (i["loc"].clone(), i["type"].as_str().unwrap_or_default().to_string())
+            (
+                i["loc"].clone(),
+                i["type"].as_str().unwrap_or_default().to_string(),
+            )
         })
         .collect()
 }
@@ -139,7 +146,9 @@ pub async fn token_for(app: &TestApp, username: &str, password: &str) -> String 
 
 /// The HMAC secret the test app signs tokens with.
 pub fn app_secret(app: &TestApp) -> String {
-    test_config(app.db.clone()).secret_key.expect("test config has a secret")
+    test_config(app.db.clone())
+        .secret_key
+        .expect("test config has a secret")
 }
 
 /// Registers `n` users named `<prefix>0..`, in order.

@@ -22,11 +22,24 @@ async fn register_full(app: &TestApp, username: &str) -> (TestUser, Value) {
     .expect(201);
     let token = token_for(app, username, &password).await;
     let id = user["id"].as_str().unwrap().to_string();
-    (TestUser { id, username: username.into(), password, token }, user)
+    (
+        TestUser {
+            id,
+            username: username.into(),
+            password,
+            token,
+        },
+        user,
+    )
 }
 
 async fn patch_self(app: &TestApp, user: &TestUser, body: Value) -> Resp {
-    app.patch(&format!("/users/{}", user.id), Some(&user.token), body).await
+    app.patch(&format!("/users/{}", user.id), Some(&user.token), body)
+        .await
+}
+
+fn time(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap()
 }
 
 /// `after` equals `before` except for `changed` (and `updated_at`).
@@ -47,22 +60,45 @@ async fn partial_update_changes_only_the_given_fields() {
     let app = TestApp::spawn().await;
     let (alice, before) = register_full(&app, "alice").await;
 
-    let after = patch_self(&app, &alice, json!({"first_name": "Alicia"})).await.expect(200);
-    only_changed(&before, &after, &[("first_name", json!("Alicia"))]);
-    assert!(after["updated_at"].as_str() >= before["updated_at"].as_str());
-    assert_eq!(app.get("/users/me", Some(&alice.token)).await.expect(200), after);
-
-    let after2 = patch_self(&app, &alice, json!({"bio": "New bio", "profile_picture": "pics/new.png"}))
+    let after = patch_self(&app, &alice, json!({"first_name": "Alicia"}))
         .await
         .expect(200);
-    only_changed(&after, &after2, &[("bio", json!("New bio")), ("profile_picture", json!("pics/new.png"))]);
+    only_changed(&before, &after, &[("first_name", json!("Alicia"))]);
+    assert!(
+        time(&after["updated_at"]) > time(&before["updated_at"]),
+        "{before} -> {after}"
+    );
+    assert_eq!(app.get("/users/me", Some(&alice.token)).await.expect(200), after);
 
-    // An empty patch changes nothing.
+    let after2 = patch_self(
+        &app,
+        &alice,
+        json!({"bio": "New bio", "profile_picture": "pics/new.png"}),
+    )
+    .await
+    .expect(200);
+    only_changed(
+        &after,
+        &after2,
+        &[
+            ("bio", json!("New bio")),
+            ("profile_picture", json!("pics/new.png")),
+        ],
+    );
+
+    // An empty patch changes nothing, and neither do fields that are not the client's to set.
     let same = patch_self(&app, &alice, json!({})).await.expect(200);
     assert_eq!(same, after2);
+    let forced =
+        json!({"id": uuid::Uuid::now_v7(), "status": "suspended", "created_at": "2000-01-01T00:00:00Z"});
+    assert_eq!(patch_self(&app, &alice, forced).await.expect(200), after2);
     // Without the trailing slash too.
     let other = app
-        .patch(&format!("/users/{}/", alice.id), Some(&alice.token), json!({"last_name": "Smith"}))
+        .patch(
+            &format!("/users/{}/", alice.id),
+            Some(&alice.token),
+            json!({"last_name": "Smith"}),
+        )
         .await
         .expect(200);
     only_changed(&after2, &other, &[("last_name", json!("Smith"))]);
@@ -74,10 +110,22 @@ async fn null_clears_a_profile_field_and_absent_leaves_it() {
     let (alice, before) = register_full(&app, "alice").await;
     let after = patch_self(&app, &alice, json!({"bio": null})).await.expect(200);
     only_changed(&before, &after, &[("bio", Value::Null)]);
-    let after2 = patch_self(&app, &alice, json!({"first_name": null, "last_name": null, "profile_picture": null}))
-        .await
-        .expect(200);
-    only_changed(&after, &after2, &[("first_name", Value::Null), ("last_name", Value::Null), ("profile_picture", Value::Null)]);
+    let after2 = patch_self(
+        &app,
+        &alice,
+        json!({"first_name": null, "last_name": null, "profile_picture": null}),
+    )
+    .await
+    .expect(200);
+    only_changed(
+        &after,
+        &after2,
+        &[
+            ("first_name", Value::Null),
+            ("last_name", Value::Null),
+            ("profile_picture", Value::Null),
+        ],
+    );
     let me = app.get("/users/me", Some(&alice.token)).await.expect(200);
     assert_eq!(me, after2);
 }
@@ -99,21 +147,36 @@ async fn username_and_email_changes_are_checked_for_uniqueness() {
     }
     // A refused change leaves the profile alone.
     let me = app.get("/users/me", Some(&alice.token)).await.expect(200);
-    assert_eq!((me["username"].as_str(), me["email"].as_str()), (Some("alice"), Some("alice@example.com")));
+    assert_eq!(
+        (me["username"].as_str(), me["email"].as_str()),
+        (Some("alice"), Some("alice@example.com"))
+    );
 
     // Renaming to a free name frees the old one, and the new name logs in.
-    let renamed = patch_self(&app, &alice, json!({"username": "alicia", "email": "alicia@example.com"}))
-        .await
-        .expect(200);
+    let renamed = patch_self(
+        &app,
+        &alice,
+        json!({"username": "alicia", "email": "alicia@example.com"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(renamed["username"], "alicia");
     assert_eq!(renamed["email"], "alicia@example.com");
-    assert_eq!(app.login("alice", &alice.password).await.expect(401), json!({"detail": WRONG_LOGIN}));
+    assert_eq!(
+        app.login("alice", &alice.password).await.expect(401),
+        json!({"detail": WRONG_LOGIN})
+    );
     token_for(&app, "alicia", &alice.password).await;
-    register_raw(&app, json!({"username": "alice", "email": "alice@example.com", "password": "pw-new-alice"}))
-        .await
-        .expect(201);
+    register_raw(
+        &app,
+        json!({"username": "alice", "email": "alice@example.com", "password": "pw-new-alice"}),
+    )
+    .await
+    .expect(201);
     // Changing only the case of one's own name is allowed.
-    let cased = patch_self(&app, &alice, json!({"username": "Alicia"})).await.expect(200);
+    let cased = patch_self(&app, &alice, json!({"username": "Alicia"}))
+        .await
+        .expect(200);
     assert_eq!(cased["username"], "Alicia");
 }
 
@@ -121,12 +184,27 @@ async fn username_and_email_changes_are_checked_for_uniqueness() {
 async fn invalid_changes_are_422() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    assert_eq!(locs(&patch_self(&app, &alice, json!({"email": "nope"})).await), vec![json!(["body", "email"])]);
-    assert_eq!(locs(&patch_self(&app, &alice, json!({"bio": "b".repeat(1001)})).await), vec![json!(["body", "bio"])]);
-    assert_eq!(locs(&patch_self(&app, &alice, json!({"username": "a b c"})).await), vec![json!(["body", "username"])]);
-    assert_eq!(locs(&patch_self(&app, &alice, json!({"password": ""})).await), vec![json!(["body", "password"])]);
+    assert_eq!(
+        locs(&patch_self(&app, &alice, json!({"email": "nope"})).await),
+        vec![json!(["body", "email"])]
+    );
+    assert_eq!(
+        locs(&patch_self(&app, &alice, json!({"bio": "b".repeat(1001)})).await),
+        vec![json!(["body", "bio"])]
+    );
+    assert_eq!(
+        locs(&patch_self(&app, &alice, json!({"username": "a b c"})).await),
+        vec![json!(["body", "username"])]
+    );
+    assert_eq!(
+        locs(&patch_self(&app, &alice, json!({"password": ""})).await),
+        vec![json!(["body", "password"])]
+    );
     // Nothing was applied, and the password still works.
-    assert_eq!(app.get("/users/me", Some(&alice.token)).await.expect(200)["bio"], Value::Null);
+    assert_eq!(
+        app.get("/users/me", Some(&alice.token)).await.expect(200)["bio"],
+        Value::Null
+    );
     token_for(&app, "alice", &alice.password).await;
 }
 
@@ -135,16 +213,34 @@ async fn only_the_user_may_update_themselves() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let resp = app.patch(&format!("/users/{}", bob.id), Some(&alice.token), json!({"bio": "hacked"})).await;
+    let resp = app
+        .patch(
+            &format!("/users/{}", bob.id),
+            Some(&alice.token),
+            json!({"bio": "hacked"}),
+        )
+        .await;
     assert_eq!(resp.status, 403, "{}", resp.body);
     assert_eq!(resp.body, json!({"detail": "Not enough permissions"}));
-    assert_eq!(app.get("/users/me", Some(&bob.token)).await.expect(200)["bio"], Value::Null);
+    assert_eq!(
+        app.get("/users/me", Some(&bob.token)).await.expect(200)["bio"],
+        Value::Null
+    );
 
     let unknown = uuid::Uuid::now_v7();
-    let resp = app.patch(&format!("/users/{unknown}"), Some(&alice.token), json!({"bio": "x"})).await;
+    let resp = app
+        .patch(
+            &format!("/users/{unknown}"),
+            Some(&alice.token),
+            json!({"bio": "x"}),
+        )
+        .await;
     assert_eq!(resp.status, 404);
     assert_eq!(resp.body, json!({"detail": "User not found"}));
-    assert_unauthorized(&app.patch(&format!("/users/{}", alice.id), None, json!({"bio": "x"})).await);
+    assert_unauthorized(
+        &app.patch(&format!("/users/{}", alice.id), None, json!({"bio": "x"}))
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -168,11 +264,21 @@ async fn password_change_revokes_old_password_and_tokens() {
     // Every token issued before the change is dead; the new one works.
     assert_unauthorized(&app.get("/users/me", Some(&alice.token)).await);
     assert_unauthorized(&app.get("/users/me", Some(&second_session)).await);
-    assert_eq!(app.get("/users/me", Some(&fresh)).await.expect(200)["id"], alice.id.as_str());
+    assert_eq!(
+        app.get("/users/me", Some(&fresh)).await.expect(200)["id"],
+        alice.id.as_str()
+    );
     // Changing it again with the new token works, and kills that token too.
-    patch_self(&app, &TestUser { token: fresh.clone(), ..alice.clone() }, json!({"password": "third-passw0rd"}))
-        .await
-        .expect(200);
+    patch_self(
+        &app,
+        &TestUser {
+            token: fresh.clone(),
+            ..alice.clone()
+        },
+        json!({"password": "third-passw0rd"}),
+    )
+    .await
+    .expect(200);
     assert_unauthorized(&app.get("/users/me", Some(&fresh)).await);
     token_for(&app, "alice", "third-passw0rd").await;
 }
@@ -182,12 +288,19 @@ async fn delete_is_self_only() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let resp = app.delete(&format!("/users/{}", bob.id), Some(&alice.token)).await;
+    let resp = app
+        .delete(&format!("/users/{}", bob.id), Some(&alice.token))
+        .await;
     assert_eq!(resp.status, 403, "{}", resp.body);
     assert_eq!(resp.body, json!({"detail": "Not enough permissions"}));
-    assert_eq!(app.get("/users/me", Some(&bob.token)).await.expect(200)["status"], "active");
+    assert_eq!(
+        app.get("/users/me", Some(&bob.token)).await.expect(200)["status"],
+        "active"
+    );
 
-    let resp = app.delete(&format!("/users/{}", uuid::Uuid::now_v7()), Some(&alice.token)).await;
+    let resp = app
+        .delete(&format!("/users/{}", uuid::Uuid::now_v7()), Some(&alice.token))
+        .await;
     assert_eq!(resp.status, 404);
     assert_eq!(resp.body, json!({"detail": "User not found"}));
     assert_unauthorized(&app.delete(&format!("/users/{}", bob.id), None).await);
@@ -200,14 +313,20 @@ async fn deleted_user_is_gone_and_the_name_is_free_again() {
     let bob = app.register("bob").await;
     let extra_session = token_for(&app, "alice", &alice.password).await;
 
-    let ack = app.delete(&format!("/users/{}", alice.id), Some(&alice.token)).await.expect(200);
+    let ack = app
+        .delete(&format!("/users/{}", alice.id), Some(&alice.token))
+        .await
+        .expect(200);
     let obj = ack.as_object().unwrap();
     assert_eq!(obj.len(), 1, "{ack}");
     assert!(!ack["message"].as_str().unwrap().is_empty());
 
     for token in [&alice.token, &extra_session] {
         assert_unauthorized(&app.get("/users/me", Some(token)).await);
-        assert_unauthorized(&app.patch(&format!("/users/{}", alice.id), Some(token), json!({"bio": "x"})).await);
+        assert_unauthorized(
+            &app.patch(&format!("/users/{}", alice.id), Some(token), json!({"bio": "x"}))
+                .await,
+        );
         assert_unauthorized(&app.delete(&format!("/users/{}", alice.id), Some(token)).await);
     }
     let resp = app.login("alice", &alice.password).await;
@@ -216,16 +335,32 @@ async fn deleted_user_is_gone_and_the_name_is_free_again() {
     let resp = app.get(&format!("/users/{}", alice.id), Some(&bob.token)).await;
     assert_eq!(resp.status, 404);
     assert_eq!(resp.body, json!({"detail": "User not found"}));
-    let resp = app.patch(&format!("/users/{}", alice.id), Some(&bob.token), json!({"bio": "x"})).await;
+    let resp = app
+        .patch(
+            &format!("/users/{}", alice.id),
+            Some(&bob.token),
+            json!({"bio": "x"}),
+        )
+        .await;
     assert_eq!(resp.status, 404, "{}", resp.body);
     let listed = app.get("/users/", Some(&bob.token)).await.expect(200);
-    assert!(listed.as_array().unwrap().iter().all(|u| u["id"] != alice.id.as_str()), "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != alice.id.as_str()),
+        "{listed}"
+    );
 
     // Name and e-mail can be registered again, as a different user.
     let again = app.register("alice").await;
     assert_ne!(again.id, alice.id);
     let me = app.get("/users/me", Some(&again.token)).await.expect(200);
-    assert_eq!((me["username"].as_str(), me["status"].as_str()), (Some("alice"), Some("active")));
+    assert_eq!(
+        (me["username"].as_str(), me["status"].as_str()),
+        (Some("alice"), Some("active"))
+    );
     // The old tokens stay dead even though the name is live again.
     assert_unauthorized(&app.get("/users/me", Some(&alice.token)).await);
     let resp = app.get(&format!("/users/{}", alice.id), Some(&again.token)).await;
