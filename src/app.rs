@@ -67,8 +67,12 @@ fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path:
     let key = absolute
         .to_string_lossy()
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    Ok(std::path::PathBuf::from(format!("/var/lib/zync/{key:016x}/postgres")))
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    Ok(std::path::PathBuf::from(format!(
+        "/var/lib/zync/{key:016x}/postgres"
+    )))
 }
 
 pub async fn pool(config: &Config, options: PgConnectOptions) -> anyhow::Result<PgPool> {

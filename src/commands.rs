@@ -115,6 +115,7 @@ impl CommandBus {
                 Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
                     // Someone appended to this aggregate first (or PostgreSQL broke a deadlock):
                     // reload and decide again.
+                    tracing::debug!(aggregate = A::TYPE, id = %aggregate_id, attempt, "retrying after a conflict");
                     tokio::time::sleep(jitter(attempt)).await;
                 }
                 Err(e) => return Err(classify(e)),

@@ -40,7 +40,9 @@ impl Config {
 
     /// Builds a config from any key lookup (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let database = get("DATABASE_URL").map(|url| parse_database_url(&url)).transpose()?;
+        let database = get("DATABASE_URL")
+            .map(|url| parse_database_url(&url))
+            .transpose()?;
         if let Some(alg) = get("ALGORITHM") {
             // Tokens are HMAC-signed with SECRET_KEY; any other algorithm would be a different
             // (and, mixed with HS256, a confusable) trust model.

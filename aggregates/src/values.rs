@@ -184,7 +184,6 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
 }
 
 impl fmt::Display for Email {

@@ -10,7 +10,10 @@ use crate::ProjectionError;
 
 /// Every table the projectors own, in `public`.
 pub fn read_tables() -> Vec<&'static str> {
-    projectors::all("public").iter().flat_map(|p| p.tables().iter().copied()).collect()
+    projectors::all("public")
+        .iter()
+        .flat_map(|p| p.tables().iter().copied())
+        .collect()
 }
 
 /// Recreates `schema` with empty copies of the read tables (same columns, indexes, checks) and
@@ -18,12 +21,18 @@ pub fn read_tables() -> Vec<&'static str> {
 pub async fn rebuild_into_schema(pool: &PgPool, schema: &str) -> Result<FeedCursor, ProjectionError> {
     let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
     let mut tx = pool.begin().await?;
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {quoted} CASCADE")).execute(&mut *tx).await?;
-    sqlx::query(&format!("CREATE SCHEMA {quoted}")).execute(&mut *tx).await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {quoted} CASCADE"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA {quoted}"))
+        .execute(&mut *tx)
+        .await?;
     for table in read_tables() {
-        sqlx::query(&format!("CREATE TABLE {quoted}.{table} (LIKE public.{table} INCLUDING ALL)"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "CREATE TABLE {quoted}.{table} (LIKE public.{table} INCLUDING ALL)"
+        ))
+        .execute(&mut *tx)
+        .await?;
     }
     let prefix = format!("{schema}/");
     sqlx::query("DELETE FROM projection_checkpoints WHERE starts_with(name, $1)")

@@ -41,7 +41,10 @@ impl ProjectionRunner {
 
     /// Checkpoints named `<prefix><projector>`, so a rebuild into other tables keeps its own.
     pub fn with_checkpoint_prefix(pool: PgPool, projectors: Vec<Box<dyn Projector>>, prefix: &str) -> Self {
-        let names: Vec<String> = projectors.iter().map(|p| format!("{prefix}{}", p.name())).collect();
+        let names: Vec<String> = projectors
+            .iter()
+            .map(|p| format!("{prefix}{}", p.name()))
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         // The same set of projections shares one lock cluster-wide, whichever node runs it.

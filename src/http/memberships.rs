@@ -26,14 +26,24 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .both("/channels/my-memberships", get(my_memberships))
         .both("/channels/user/{user_id}/memberships", get(user_memberships))
-        .both("/channels/user/{user_id}/shared-memberships", get(shared_memberships))
+        .both(
+            "/channels/user/{user_id}/shared-memberships",
+            get(shared_memberships),
+        )
         .both("/channels/{channel_id}/join", post(join_channel))
         .both("/channels/{channel_id}/leave", delete(leave_channel))
         .both("/channels/{channel_id}/members", get(list_members))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(my_memberships, user_memberships, shared_memberships, join_channel, leave_channel, list_members))]
+#[openapi(paths(
+    my_memberships,
+    user_memberships,
+    shared_memberships,
+    join_channel,
+    leave_channel,
+    list_members
+))]
 pub struct MembershipsApi;
 
 #[utoipa::path(

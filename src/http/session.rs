@@ -95,16 +95,22 @@ async fn read_form(request: Request) -> ApiResult<TokenForm> {
     let mut fields: HashMap<String, String> = HashMap::new();
     let unreadable = || ApiError::bad_request("Could not read the form");
     if multipart {
-        let mut parts = Multipart::from_request(request, &()).await.map_err(|_| unreadable())?;
+        let mut parts = Multipart::from_request(request, &())
+            .await
+            .map_err(|_| unreadable())?;
         while let Some(part) = parts.next_field().await.map_err(|_| unreadable())? {
             let name = part.name().unwrap_or_default().to_string();
             let value = part.text().await.map_err(|_| unreadable())?;
             fields.entry(name).or_insert(value);
         }
     } else {
-        let body = Bytes::from_request(request, &()).await.map_err(|_| unreadable())?;
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|_| unreadable())?;
         for (name, value) in form_urlencoded::parse(&body) {
-            fields.entry(name.into_owned()).or_insert_with(|| value.into_owned());
+            fields
+                .entry(name.into_owned())
+                .or_insert_with(|| value.into_owned());
         }
     }
     let missing: Vec<Issue> = ["username", "password"]

@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .both("/users/", post(create_user).get(list_users))
         .both("/users/me", get(me))
-        .both("/users/{user_id}", get(get_user).patch(update_user).delete(delete_user))
+        .both(
+            "/users/{user_id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
 }
 
 #[derive(utoipa::OpenApi)]
@@ -105,7 +108,9 @@ pub async fn create_user(
     let email = c.take(validate::email(body.email));
     c.take(validate::password(&body.password));
     let profile = Profile {
-        first_name: c.take_opt(body.first_name, |v| PersonName::parse(v).map_err(at("first_name"))),
+        first_name: c.take_opt(body.first_name, |v| {
+            PersonName::parse(v).map_err(at("first_name"))
+        }),
         last_name: c.take_opt(body.last_name, |v| PersonName::parse(v).map_err(at("last_name"))),
         bio: c.take_opt(body.bio, Bio::parse),
         profile_picture: c.take_opt(body.profile_picture, ProfilePicture::parse),
@@ -207,8 +212,12 @@ pub async fn update_user(
             Username::parse_strict,
         ),
         email: c.take_opt(body.email, validate::email),
-        first_name: nullable(&mut c, body.first_name, |v| PersonName::parse(v).map_err(at("first_name"))),
-        last_name: nullable(&mut c, body.last_name, |v| PersonName::parse(v).map_err(at("last_name"))),
+        first_name: nullable(&mut c, body.first_name, |v| {
+            PersonName::parse(v).map_err(at("first_name"))
+        }),
+        last_name: nullable(&mut c, body.last_name, |v| {
+            PersonName::parse(v).map_err(at("last_name"))
+        }),
         bio: nullable(&mut c, body.bio, Bio::parse),
         profile_picture: nullable(&mut c, body.profile_picture, ProfilePicture::parse),
     };

@@ -35,14 +35,29 @@ async fn a_delayed_commit_holds_the_feed_back_and_nothing_is_skipped() {
     append(&mut fast, "c").await;
     append(&mut fast, "d").await;
 
-    let first = reader.read_after(&mut reader_conn, FeedCursor::START).await.unwrap();
-    assert_eq!(ids(&first), ["a"], "nothing past the open transaction may be delivered");
+    let first = reader
+        .read_after(&mut reader_conn, FeedCursor::START)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&first),
+        ["a"],
+        "nothing past the open transaction may be delivered"
+    );
     let cursor = first.last().unwrap().cursor();
-    assert!(reader.read_after(&mut reader_conn, cursor).await.unwrap().is_empty());
+    assert!(reader
+        .read_after(&mut reader_conn, cursor)
+        .await
+        .unwrap()
+        .is_empty());
 
     held.commit().await.unwrap();
     let rest = reader.read_after(&mut reader_conn, cursor).await.unwrap();
-    assert_eq!(ids(&rest), ["b-late", "c", "d"], "everything, in order, once the slow one commits");
+    assert_eq!(
+        ids(&rest),
+        ["b-late", "c", "d"],
+        "everything, in order, once the slow one commits"
+    );
     let all_positions: Vec<i64> = first.iter().chain(&rest).map(|e| e.global_position).collect();
     let mut sorted = all_positions.clone();
     sorted.sort();
@@ -59,7 +74,10 @@ async fn a_rolled_back_append_leaves_no_hole_that_stalls_the_feed() {
     append(&mut tx, "never").await;
     tx.rollback().await.unwrap();
     append(&mut conn, "after").await;
-    let batch = FeedReader::default().read_after(&mut conn, FeedCursor::START).await.unwrap();
+    let batch = FeedReader::default()
+        .read_after(&mut conn, FeedCursor::START)
+        .await
+        .unwrap();
     assert_eq!(ids(&batch), ["after"]);
 }
 
@@ -68,7 +86,11 @@ async fn the_event_store_is_append_only() {
     let opts = db::fresh_database().await;
     let mut conn = PgConnection::connect_with(&opts).await.unwrap();
     append(&mut conn, "x").await;
-    for sql in ["UPDATE events SET payload = '{}'", "DELETE FROM events", "TRUNCATE events"] {
+    for sql in [
+        "UPDATE events SET payload = '{}'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
         let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }

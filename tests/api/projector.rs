@@ -48,13 +48,20 @@ async fn events_appended_while_the_projector_was_down_appear_after_restart() {
     };
     bus.user(&meta, id, register).await.unwrap();
     let projected = format!("SELECT count(*) FROM users WHERE id = '{id}'");
-    assert_eq!(count(&pool, &projected).await, 0, "nothing projected the event yet");
+    assert_eq!(
+        count(&pool, &projected).await,
+        0,
+        "nothing projected the event yet"
+    );
 
     // The restarted server catches up before it serves.
     let app = TestApp::spawn_on(db, |c| c).await;
     assert_eq!(count(&pool, &projected).await, 1);
     let viewer = app.register("viewer").await;
-    let ghost = app.get(&format!("/users/{id}"), Some(&viewer.token)).await.expect(200);
+    let ghost = app
+        .get(&format!("/users/{id}"), Some(&viewer.token))
+        .await
+        .expect(200);
     assert_eq!(ghost["username"], "ghost");
 }
 
@@ -75,20 +82,36 @@ async fn busy_history(app: &TestApp) -> (TestUser, TestUser, String) {
     let m1 = app.post_message(&member, &cid, "first").await;
     app.post_message(&owner, &cid, "second").await;
     let m3 = app.post_message(&gone, &cid, "from someone who leaves").await;
-    app.post_message(&member, &doomed_id, "lost with the channel").await;
+    app.post_message(&member, &doomed_id, "lost with the channel")
+        .await;
     let m1_path = format!("/messages/{}", m1["id"].as_str().unwrap());
-    app.patch(&m1_path, Some(&member.token), json!({"content": "first, edited"})).await.expect(200);
+    app.patch(&m1_path, Some(&member.token), json!({"content": "first, edited"}))
+        .await
+        .expect(200);
     let m3_path = format!("/messages/{}", m3["id"].as_str().unwrap());
     app.delete(&m3_path, Some(&owner.token)).await.expect(200);
-    app.delete(&format!("/channels/{cid}/leave"), Some(&leaver.token)).await;
-    app.patch(&format!("/channels/{cid}"), Some(&owner.token), json!({"description": null, "name": "General"}))
+    app.delete(&format!("/channels/{cid}/leave"), Some(&leaver.token))
+        .await;
+    app.patch(
+        &format!("/channels/{cid}"),
+        Some(&owner.token),
+        json!({"description": null, "name": "General"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/users/{}", member.id),
+        Some(&member.token),
+        json!({"bio": "hi", "first_name": "Mem"}),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/users/{}", gone.id), Some(&gone.token))
         .await
         .expect(200);
-    app.patch(&format!("/users/{}", member.id), Some(&member.token), json!({"bio": "hi", "first_name": "Mem"}))
+    app.delete(&format!("/channels/{doomed_id}"), Some(&owner.token))
         .await
         .expect(200);
-    app.delete(&format!("/users/{}", gone.id), Some(&gone.token)).await.expect(200);
-    app.delete(&format!("/channels/{doomed_id}"), Some(&owner.token)).await.expect(200);
     app.patch(
         &format!("/channels/{cid}/change_owner?new_owner_id={}", member.id),
         Some(&owner.token),
@@ -106,8 +129,15 @@ async fn read_tables_equal_a_rebuild_from_the_log() {
     rebuild_into_schema(&app.pool, "rebuild_check").await.unwrap();
     for table in read_tables() {
         let rows = count(&app.pool, &format!("SELECT count(*) FROM public.{table}")).await;
-        assert!(rows > 0, "{table} should have rows for the comparison to mean something");
-        assert_eq!(differences(&app.pool, "rebuild_check", table).await, 0, "{table} differs from its rebuild");
+        assert!(
+            rows > 0,
+            "{table} should have rows for the comparison to mean something"
+        );
+        assert_eq!(
+            differences(&app.pool, "rebuild_check", table).await,
+            0,
+            "{table} differs from its rebuild"
+        );
     }
 }
 
@@ -141,7 +171,10 @@ async fn dropping_the_read_tables_and_rebuilding_gives_identical_answers() {
     let (db, pool) = (app.db.clone(), app.pool.clone());
     app.stop().await;
     let tables = read_tables().join(", ");
-    sqlx::query(&format!("TRUNCATE {tables}")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("TRUNCATE {tables}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE projection_checkpoints SET last_tx = '0', last_position = 0")
         .execute(&pool)
         .await

@@ -33,7 +33,9 @@ pub struct Resp {
 impl Resp {
     /// The body's `detail` string (panics if it is not one).
     pub fn detail(&self) -> &str {
-        self.body["detail"].as_str().unwrap_or_else(|| panic!("no string detail in {}", self.body))
+        self.body["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string detail in {}", self.body))
     }
 
     #[track_caller]
@@ -82,7 +84,11 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        let pool = PgPoolOptions::new().max_connections(4).connect_with(db.clone()).await.unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(db.clone())
+            .await
+            .unwrap();
         Self {
             addr,
             client: reqwest::Client::new(),
@@ -107,7 +113,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -128,7 +140,11 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes)))
         };
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -183,15 +199,23 @@ impl TestApp {
 
     /// Creates a channel owned by `owner`; returns its ChannelRead.
     pub async fn create_channel(&self, owner: &TestUser, name: &str) -> Value {
-        self.post("/channels/", Some(&owner.token), json!({"name": name, "description": format!("about {name}")}))
-            .await
-            .expect(201)
+        self.post(
+            "/channels/",
+            Some(&owner.token),
+            json!({"name": name, "description": format!("about {name}")}),
+        )
+        .await
+        .expect(201)
     }
 
     pub async fn join(&self, user: &TestUser, channel_id: &str) {
-        self.post(&format!("/channels/{channel_id}/join"), Some(&user.token), json!({}))
-            .await
-            .expect(201);
+        self.post(
+            &format!("/channels/{channel_id}/join"),
+            Some(&user.token),
+            json!({}),
+        )
+        .await
+        .expect(201);
     }
 
     /// Posts a text message; returns its MessageRead.
