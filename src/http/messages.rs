@@ -15,6 +15,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam, QueryParams};
@@ -31,7 +32,6 @@ use crate::state::AppState;
 /// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).
 const CLEAR_CONCURRENCY: usize = 8;
 
-const CHANNEL_NOT_FOUND: &str = "Channel not found";
 const MESSAGE_NOT_FOUND: &str = "Message not found";
 const EMPTY_CONTENT: &str = "Message content cannot be empty";
 
@@ -90,13 +90,6 @@ fn content(raw: String) -> ApiResult<MessageContent> {
     MessageContent::parse_text(raw).map_err(|e| ApiError::invalid(Issue::body(&e)))
 }
 
-/// The channel's authoritative state for `user`; 404 if it does not exist.
-async fn channel_access(state: &AppState, channel_id: Uuid, user: Uuid) -> ApiResult<ChannelAccess> {
-    channels::access(&state.pool, channel_id, user)
-        .await?
-        .ok_or_else(|| ApiError::not_found(CHANNEL_NOT_FOUND))
-}
-
 fn require_member(access: &ChannelAccess) -> ApiResult<()> {
     if access.is_member {
         Ok(())
@@ -149,7 +142,7 @@ pub async fn post_message(
     JsonBody(body): JsonBody<MessageCreate>,
 ) -> ApiResult<(StatusCode, Json<MessageRead>)> {
     let content = content(body.content)?;
-    require_member(&channel_access(&state, channel_id, user.id).await?)?;
+    require_member(&access(&state, channel_id, user.id).await?)?;
     let message_id = Uuid::now_v7();
     state
         .commands
@@ -291,7 +284,7 @@ pub async fn channel_history(
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Json<Vec<MessageRead>>> {
     let (page, cursor) = params.page()?;
-    require_member(&channel_access(&state, channel_id, user.id).await?)?;
+    require_member(&access(&state, channel_id, user.id).await?)?;
     let found = messages::history(&state.pool, Scope::Channel(channel_id), page, cursor).await?;
     Ok(Json(found))
 }
@@ -315,7 +308,7 @@ pub async fn channel_user_history(
     QueryParams(params): QueryParams<HistoryParams>,
 ) -> ApiResult<Json<Vec<MessageRead>>> {
     let (page, cursor) = params.page()?;
-    require_member(&channel_access(&state, path.channel_id, user.id).await?)?;
+    require_member(&access(&state, path.channel_id, user.id).await?)?;
     let scope = Scope::ChannelAuthor(path.channel_id, path.user_id);
     Ok(Json(messages::history(&state.pool, scope, page, cursor).await?))
 }
@@ -360,7 +353,7 @@ pub async fn clear_channel(
     meta: RequestMeta,
     PathParam(channel_id): PathParam<Uuid>,
 ) -> ApiResult<Json<ClearedMessages>> {
-    if !channel_access(&state, channel_id, user.id).await?.is_owner {
+    if !access(&state, channel_id, user.id).await?.is_owner {
         return Err(ApiError::forbidden(
             "Only the channel owner can clear its messages",
         ));
