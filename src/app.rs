@@ -11,6 +11,7 @@ use projections::{projectors, ProjectionRunner, RunnerHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::password;
 use crate::auth::token::TokenKeys;
@@ -18,6 +19,7 @@ use crate::commands::CommandBus;
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
+use crate::live::LiveHub;
 use crate::state::AppState;
 use crate::{db, secret};
 
@@ -29,8 +31,13 @@ pub struct Application {
     router: axum::Router,
     pool: PgPool,
     projections: Option<Arc<RunnerHandle>>,
+    live: LiveHub,
+    shutdown: watch::Sender<bool>,
     embedded: Option<EmbeddedPostgres>,
 }
+
+/// How long sockets get to send their 1001 close frames before the process exits.
+const SOCKET_DRAIN: Duration = Duration::from_millis(500);
 
 /// Connects to `DATABASE_URL`, or starts the private cluster in the data directory.
 pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Option<EmbeddedPostgres>)> {
@@ -104,10 +111,17 @@ impl Application {
             None
         };
 
+        let live = LiveHub::start(pool.clone())
+            .await
+            .context("could not start the live feed")?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
             tokens: Arc::new(TokenKeys::new(&secret, config.access_token_expire_minutes)),
             commands: Arc::new(CommandBus::new(pool.clone(), projections.clone())),
+            live: live.clone(),
+            shutdown: shutdown_rx,
+            websocket: config.websocket,
         };
         let router = routes::router(state, &config.frontend_origins);
         let listener = TcpListener::bind((config.host, config.port))
@@ -118,6 +132,8 @@ impl Application {
             router,
             pool,
             projections,
+            live,
+            shutdown,
             embedded,
         })
     }
@@ -136,9 +152,21 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "zync listening");
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let sockets = self.shutdown.clone();
+        let signal = async move {
+            shutdown.await;
+            // Upgraded sockets are not drained by the HTTP server: tell them to close (1001) so
+            // clients reconnect and resume elsewhere.
+            let _ = sockets.send(true);
+        };
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(signal)
             .await?;
+        let _ = self.shutdown.send(true);
+        if self.shutdown.receiver_count() > 1 {
+            tokio::time::sleep(SOCKET_DRAIN).await;
+        }
+        self.live.shutdown();
         if let Some(p) = &self.projections {
             p.shutdown();
         }

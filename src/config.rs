@@ -4,9 +4,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
+
+use crate::state::WebSocketSettings;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -26,6 +29,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Whether this process runs the projectors (tests turn them off to simulate a crash).
     pub run_projections: bool,
+    /// `WS_PING_INTERVAL_SECS`, `WS_IDLE_TIMEOUT_SECS`, `WS_SEND_QUEUE`.
+    pub websocket: WebSocketSettings,
 }
 
 impl Config {
@@ -69,6 +74,11 @@ impl Config {
                 .unwrap_or_default(),
             db_pool_size: parse_or(&get, "DB_POOL_SIZE", 20)?,
             run_projections: true,
+            websocket: WebSocketSettings {
+                ping_interval: Duration::from_secs(parse_or(&get, "WS_PING_INTERVAL_SECS", 20)?),
+                idle_timeout: Duration::from_secs(parse_or(&get, "WS_IDLE_TIMEOUT_SECS", 60)?),
+                send_queue: parse_or(&get, "WS_SEND_QUEUE", 256)?,
+            },
         })
     }
 

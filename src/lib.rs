@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod live;
 pub mod read;
 pub mod secret;
 pub mod state;

@@ -1,15 +1,34 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
+use crate::live::LiveHub;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub tokens: Arc<TokenKeys>,
     pub commands: Arc<CommandBus>,
+    /// This node's live feed.
+    pub live: LiveHub,
+    /// Becomes `true` when the server is shutting down: sockets close with 1001.
+    pub shutdown: watch::Receiver<bool>,
+    pub websocket: WebSocketSettings,
+}
+
+/// Tunables of WebSocket sessions (from the environment; tests shorten them).
+#[derive(Clone, Copy, Debug)]
+pub struct WebSocketSettings {
+    /// How often the server pings an otherwise quiet socket.
+    pub ping_interval: Duration,
+    /// A socket that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// Frames queued for one socket before it is told to resync and disconnected.
+    pub send_queue: usize,
 }

@@ -11,9 +11,17 @@
 //! The reader's own transaction must not hold an xid when it reads (it would count as running),
 //! so read before writing anything.
 
-use sqlx::PgConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
 
 use crate::event::RecordedEvent;
+
+/// The channel the event store's insert trigger notifies on (at commit).
+pub const EVENTS_CHANNEL: &str = "zync_events";
 
 /// A place in the feed. Ordered as the feed is: by transaction id, then position.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,6 +73,35 @@ impl FeedReader {
         .await
     }
 
+    /// The last final event: where a reader that only wants what happens from now on starts.
+    pub async fn head(conn: &mut PgConnection) -> Result<FeedCursor, sqlx::Error> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id::text::bigint, global_position FROM events
+              WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY tx_id DESC, global_position DESC LIMIT 1",
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map_or(FeedCursor::START, |(tx_id, position)| FeedCursor {
+            tx_id,
+            position,
+        }))
+    }
+
+    /// The cursor of the event at `position` (clients resume by position alone); `None` if no
+    /// event has it.
+    pub async fn cursor_at(
+        conn: &mut PgConnection,
+        position: i64,
+    ) -> Result<Option<FeedCursor>, sqlx::Error> {
+        let tx: Option<i64> =
+            sqlx::query_scalar("SELECT tx_id::text::bigint FROM events WHERE global_position = $1")
+                .bind(position)
+                .fetch_optional(conn)
+                .await?;
+        Ok(tx.map(|tx_id| FeedCursor { tx_id, position }))
+    }
+
     /// The feed cursor of an aggregate's latest event, for read-your-writes waits.
     pub async fn last_of_aggregate(
         conn: &mut PgConnection,
@@ -81,5 +118,36 @@ impl FeedReader {
         .fetch_optional(conn)
         .await?;
         Ok(row.map(|(tx_id, position)| FeedCursor { tx_id, position }))
+    }
+}
+
+/// Wakes `wake` whenever events are committed, on any node (LISTEN on the insert trigger's
+/// channel), reconnecting forever. Also wakes after each (re)connect, since notifications sent
+/// while disconnected are lost; readers keep a slow poll as a further safety net.
+pub async fn wake_on_append(pool: PgPool, wake: Arc<Notify>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "event listener could not connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        wake.notify_one();
+        loop {
+            match listener.recv().await {
+                Ok(_) => wake.notify_one(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                    break;
+                }
+            }
+        }
     }
 }

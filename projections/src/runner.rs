@@ -8,18 +8,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::event::RecordedEvent;
-use crate::feed::{FeedCursor, FeedReader};
+use crate::feed::{wake_on_append, FeedCursor, FeedReader};
 use crate::projectors::Projector;
 use crate::ProjectionError;
-
-/// The channel the event store's insert trigger notifies on.
-pub const EVENTS_CHANNEL: &str = "zync_events";
 
 /// Polling interval used when no notification arrives (a lost LISTEN connection, say).
 const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -159,7 +155,7 @@ impl ProjectionRunner {
     pub fn spawn(self) -> RunnerHandle {
         let wake = Arc::new(Notify::new());
         let (progress_tx, progress_rx) = watch::channel(FeedCursor::START);
-        let listener = tokio::spawn(listen(self.pool.clone(), wake.clone()));
+        let listener = tokio::spawn(wake_on_append(self.pool.clone(), wake.clone()));
         let runner = tokio::spawn(run_loop(self, wake.clone(), progress_tx));
         RunnerHandle {
             progress: progress_rx,
@@ -194,35 +190,6 @@ async fn run_loop(runner: ProjectionRunner, wake: Arc<Notify>, progress: watch::
                 runner.record_error(&error).await;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
-async fn listen(pool: PgPool, wake: Arc<Notify>) {
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "event listener could not connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        // A fresh LISTEN may have missed notifications: look once.
-        wake.notify_one();
-        loop {
-            match listener.recv().await {
-                Ok(_) => wake.notify_one(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
-                    break;
-                }
             }
         }
     }

@@ -1,0 +1,173 @@
+//! Turns a batch of stored events into [`LiveEvent`]s, with one query per kind of lookup for the
+//! whole batch (never one per event or per session).
+
+use std::collections::HashMap;
+
+use aggregates::message::MessageEvent;
+use projections::{DecodedEvent, ProjectionError, RecordedEvent};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::event::LiveEvent;
+use crate::http::schemas::{MessageRead, UserRead};
+
+pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<LiveEvent>, ProjectionError> {
+    let decoded: Vec<(RecordedEvent, DecodedEvent)> = batch
+        .into_iter()
+        .map(|e| e.decode().map(|d| (e, d)))
+        .collect::<Result<_, _>>()?;
+
+    // Edits and deletions don't name their channel: find it from the message's first event.
+    let orphans: Vec<String> = decoded
+        .iter()
+        .filter(|(_, d)| {
+            matches!(
+                d,
+                DecodedEvent::Message(
+                    MessageEvent::MessageEdited { .. } | MessageEvent::MessageDeleted { .. }
+                )
+            )
+        })
+        .map(|(e, _)| e.aggregate_id.clone())
+        .collect();
+    let message_channels = channels_of_messages(pool, &orphans).await?;
+
+    let authors: Vec<Uuid> = decoded
+        .iter()
+        .filter_map(|(_, d)| match d {
+            DecodedEvent::Message(
+                MessageEvent::TextMessagePosted { author_id, .. }
+                | MessageEvent::FileMessagePosted { author_id, .. },
+            ) => Some(*author_id),
+            _ => None,
+        })
+        .collect();
+    let authors = users_by_id(pool, &authors).await?;
+
+    let subjects: Vec<Uuid> = decoded
+        .iter()
+        .filter(|(_, d)| matches!(d, DecodedEvent::User(_)))
+        .filter_map(|(e, _)| Uuid::parse_str(&e.aggregate_id).ok())
+        .collect();
+    let user_channels = channels_of_users(pool, &subjects).await?;
+
+    decoded
+        .into_iter()
+        .map(|(event, decoded)| {
+            let aggregate_id = event.aggregate_uuid()?;
+            let (channel_id, message) = match &decoded {
+                DecodedEvent::Channel(_) => (Some(aggregate_id), None),
+                DecodedEvent::Message(m) => match m {
+                    MessageEvent::TextMessagePosted { channel_id, .. }
+                    | MessageEvent::FileMessagePosted { channel_id, .. } => {
+                        (Some(*channel_id), posted(&event, m, &authors))
+                    }
+                    _ => (message_channels.get(&event.aggregate_id).copied(), None),
+                },
+                DecodedEvent::User(_) => (None, None),
+            };
+            Ok(LiveEvent {
+                cursor: event.cursor(),
+                recorded_at: event.recorded_at,
+                aggregate_id,
+                channel_id,
+                message,
+                user_channels: match decoded {
+                    DecodedEvent::User(_) => user_channels.get(&aggregate_id).cloned().unwrap_or_default(),
+                    _ => vec![],
+                },
+                decoded,
+            })
+        })
+        .collect()
+}
+
+/// The MessageRead of a posted message, built as the projection builds the row (times are the
+/// event's `recorded_at`), so the frame equals the POST's answer.
+fn posted(event: &RecordedEvent, m: &MessageEvent, authors: &HashMap<Uuid, UserRead>) -> Option<MessageRead> {
+    let at = event.recorded_at;
+    Some(match m {
+        MessageEvent::TextMessagePosted {
+            message_id,
+            channel_id,
+            author_id,
+            content,
+        } => MessageRead {
+            id: *message_id,
+            author_id: *author_id,
+            channel_id: *channel_id,
+            message_type: "text".into(),
+            content: Some(content.as_str().to_string()),
+            s3_key: None,
+            content_type: None,
+            original_filename: None,
+            created_at: at,
+            updated_at: at,
+            author: authors.get(author_id).cloned(),
+        },
+        MessageEvent::FileMessagePosted {
+            message_id,
+            channel_id,
+            author_id,
+            message_type,
+            file,
+        } => MessageRead {
+            id: *message_id,
+            author_id: *author_id,
+            channel_id: *channel_id,
+            message_type: message_type.as_str().into(),
+            content: None,
+            s3_key: Some(file.s3_key.as_str().to_string()),
+            content_type: Some(file.content_type.as_str().to_string()),
+            original_filename: Some(file.original_filename.as_str().to_string()),
+            created_at: at,
+            updated_at: at,
+            author: authors.get(author_id).cloned(),
+        },
+        _ => return None,
+    })
+}
+
+async fn channels_of_messages(pool: &PgPool, ids: &[String]) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Uuid)> = sqlx::query_as(
+        "SELECT aggregate_id, (payload -> event_type ->> 'channel_id')::uuid FROM events
+          WHERE aggregate_type = 'Message' AND sequence = 1 AND aggregate_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn users_by_id(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, UserRead>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<UserRead> = sqlx::query_as(
+        "SELECT id, username, email, first_name, last_name, bio, profile_picture, status, created_at, updated_at
+           FROM users WHERE id = ANY($1) AND status <> 'deleted'",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+}
+
+async fn channels_of_users(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT user_id, channel_id FROM channel_member_guard WHERE user_id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    let mut map: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (user, channel) in rows {
+        map.entry(user).or_default().push(channel);
+    }
+    Ok(map)
+}

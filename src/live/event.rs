@@ -1,0 +1,75 @@
+//! A feed event prepared for delivery: decoded once per node, with what every session needs to
+//! decide visibility and build frames.
+
+use aggregates::channel::ChannelEvent;
+use aggregates::message::MessageEvent;
+use aggregates::user::UserEvent;
+use chrono::{DateTime, Utc};
+use projections::{DecodedEvent, FeedCursor};
+use uuid::Uuid;
+
+use crate::http::schemas::MessageRead;
+
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub cursor: FeedCursor,
+    pub recorded_at: DateTime<Utc>,
+    pub aggregate_id: Uuid,
+    pub decoded: DecodedEvent,
+    /// The channel a channel or message event belongs to.
+    pub channel_id: Option<Uuid>,
+    /// For a posted message: the MessageRead exactly as the POST answered it.
+    pub message: Option<MessageRead>,
+    /// For a user event: the channels that user belongs to (their peers may see it).
+    pub user_channels: Vec<Uuid>,
+}
+
+impl LiveEvent {
+    pub fn position(&self) -> i64 {
+        self.cursor.position
+    }
+
+    /// The user a membership event is about.
+    pub fn member(&self) -> Option<Uuid> {
+        match &self.decoded {
+            DecodedEvent::Channel(
+                ChannelEvent::MemberJoined { user_id } | ChannelEvent::MemberLeft { user_id },
+            ) => Some(*user_id),
+            _ => None,
+        }
+    }
+
+    /// Whether this event ends `user`'s right to the channel's stream (they left, or the channel
+    /// is gone).
+    pub fn ends_membership_of(&self, user: Uuid) -> bool {
+        match &self.decoded {
+            DecodedEvent::Channel(ChannelEvent::MemberLeft { user_id }) => *user_id == user,
+            DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this event revokes `user`'s sessions (deleted, or their password changed).
+    pub fn revokes(&self, user: Uuid) -> bool {
+        matches!(
+            &self.decoded,
+            DecodedEvent::User(UserEvent::UserDeleted {} | UserEvent::UserPasswordChanged {})
+        ) && self.aggregate_id == user
+    }
+
+    pub fn is_message_posted(&self) -> bool {
+        matches!(
+            &self.decoded,
+            DecodedEvent::Message(
+                MessageEvent::TextMessagePosted { .. } | MessageEvent::FileMessagePosted { .. }
+            )
+        )
+    }
+}
+
+/// What the hub publishes: stored events, and ephemeral typing signals (never stored).
+#[derive(Debug, Clone)]
+pub enum LiveItem {
+    Event(std::sync::Arc<LiveEvent>),
+    Typing { channel_id: Uuid, user_id: Uuid },
+}
