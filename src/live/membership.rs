@@ -93,3 +93,75 @@ impl Memberships {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aggregates::message::MessageEvent;
+    use aggregates::user::{ProfileChanges, UserEvent};
+    use aggregates::values::MessageContent;
+    use chrono::Utc;
+
+    fn event(position: i64, aggregate_id: Uuid, channel_id: Option<Uuid>, decoded: DecodedEvent) -> LiveEvent {
+        LiveEvent {
+            cursor: FeedCursor { tx_id: position, position },
+            recorded_at: Utc::now(),
+            aggregate_id,
+            decoded,
+            channel_id,
+            message: None,
+            user_channels: vec![],
+        }
+    }
+
+    fn channel(position: i64, c: Uuid, e: ChannelEvent) -> LiveEvent {
+        event(position, c, Some(c), DecodedEvent::Channel(e))
+    }
+
+    fn edited(position: i64, c: Uuid) -> LiveEvent {
+        let content = MessageContent::parse("x").unwrap();
+        event(position, Uuid::now_v7(), Some(c), DecodedEvent::Message(MessageEvent::MessageEdited { content }))
+    }
+
+    #[test]
+    fn a_member_sees_from_joining_until_leaving_including_both() {
+        let (me, other, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut m = Memberships::new(me, []);
+        assert!(!m.observe(&edited(1, c)), "not yet a member");
+        assert!(!m.observe(&channel(2, c, ChannelEvent::MemberJoined { user_id: other })));
+        assert!(m.observe(&channel(3, c, ChannelEvent::MemberJoined { user_id: me })));
+        assert!(m.observe(&edited(4, c)));
+        assert!(m.observe(&channel(5, c, ChannelEvent::MemberJoined { user_id: other })));
+        assert!(m.observe(&channel(6, c, ChannelEvent::MemberLeft { user_id: me })), "sees own leaving");
+        assert!(!m.observe(&edited(7, c)), "nothing after leaving");
+        assert!(!m.contains(c));
+    }
+
+    #[test]
+    fn channel_deletion_is_seen_and_ends_membership() {
+        let (me, c) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut m = Memberships::new(me, [c]);
+        assert!(m.observe(&channel(1, c, ChannelEvent::ChannelDeleted {})));
+        assert!(!m.observe(&edited(2, c)));
+    }
+
+    #[test]
+    fn user_events_reach_the_user_and_their_peers_only() {
+        let (me, peer, stranger, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let update = |who: Uuid, channels: Vec<Uuid>| LiveEvent {
+            user_channels: channels,
+            ..event(
+                1,
+                who,
+                None,
+                DecodedEvent::User(UserEvent::UserProfileUpdated {
+                    changes: ProfileChanges::default(),
+                }),
+            )
+        };
+        let mut m = Memberships::new(me, [c]);
+        assert!(m.observe(&update(me, vec![])));
+        assert!(m.observe(&update(peer, vec![c])));
+        assert!(!m.observe(&update(stranger, vec![Uuid::now_v7()])));
+    }
+}

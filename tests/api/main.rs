@@ -22,3 +22,4 @@ mod users_events;
 mod users_read;
 mod users_support;
 mod users_update;
+mod live_hub;
