@@ -4,6 +4,3 @@
 CREATE INDEX events_membership_by_user ON events ((payload -> event_type ->> 'user_id'))
     WHERE aggregate_type = 'Channel' AND event_type IN ('MemberJoined', 'MemberLeft');
 
--- ChannelDeleted ends every membership of the channel.
-CREATE INDEX events_channel_deletions ON events (tx_id, global_position)
-    WHERE event_type = 'ChannelDeleted';

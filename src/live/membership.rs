@@ -26,12 +26,21 @@ impl Memberships {
 
     /// The user's channels as of `cursor`, replayed from their membership events.
     pub async fn as_of(pool: &PgPool, user: Uuid, cursor: FeedCursor) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT aggregate_id, event_type, payload -> event_type ->> 'user_id' FROM events
-              WHERE aggregate_type = 'Channel'
-                AND ((event_type IN ('MemberJoined', 'MemberLeft') AND payload -> event_type ->> 'user_id' = $1)
-                     OR event_type = 'ChannelDeleted')
-                AND (tx_id, global_position) <= ($2::text::xid8, $3)
+        // The user's own joins and leaves come from the expression index; deletions only for
+        // channels they were in, by primary key. (One OR'ed query scans every channel event.)
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "WITH mine AS (
+                 SELECT aggregate_id, event_type, tx_id, global_position FROM events
+                  WHERE aggregate_type = 'Channel' AND event_type IN ('MemberJoined', 'MemberLeft')
+                    AND payload -> event_type ->> 'user_id' = $1
+                    AND (tx_id, global_position) <= ($2::text::xid8, $3))
+             SELECT aggregate_id, event_type FROM (
+                 SELECT * FROM mine
+                 UNION ALL
+                 SELECT aggregate_id, event_type, tx_id, global_position FROM events
+                  WHERE aggregate_type = 'Channel' AND event_type = 'ChannelDeleted'
+                    AND aggregate_id IN (SELECT aggregate_id FROM mine)
+                    AND (tx_id, global_position) <= ($2::text::xid8, $3)) history
               ORDER BY tx_id, global_position",
         )
         .bind(user.to_string())
@@ -40,7 +49,7 @@ impl Memberships {
         .fetch_all(pool)
         .await?;
         let mut channels = HashSet::new();
-        for (channel, event_type, _) in rows {
+        for (channel, event_type) in rows {
             let Ok(channel) = Uuid::parse_str(&channel) else {
                 continue;
             };
