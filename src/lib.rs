@@ -12,3 +12,4 @@ pub mod read;
 pub mod secret;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

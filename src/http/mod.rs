@@ -4,6 +4,7 @@ pub mod channels;
 pub mod docs;
 pub mod error;
 pub mod errors_map;
+pub mod events;
 pub mod extract;
 pub mod memberships;
 pub mod messages;

@@ -48,6 +48,8 @@ fn api_routes() -> Router<AppState> {
         .merge(channels::routes())
         .merge(memberships::routes())
         .merge(messages::routes())
+        .merge(crate::ws::routes())
+        .merge(super::events::routes())
 }
 
 pub fn router(state: AppState, frontend_origins: &[String]) -> Router {

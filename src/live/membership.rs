@@ -91,7 +91,10 @@ impl Memberships {
                     }
                     _ => {}
                 }
-                before || self.channels.contains(&channel)
+                // The creator's own MemberJoined follows ChannelCreated; they see the creation too.
+                let created_by_me =
+                    matches!(change, ChannelEvent::ChannelCreated { owner_id, .. } if *owner_id == self.user);
+                before || created_by_me || self.channels.contains(&channel)
             }
             (DecodedEvent::Message(_), Some(channel)) => self.channels.contains(&channel),
             (DecodedEvent::User(_), _) => {
@@ -144,6 +147,23 @@ mod tests {
         assert!(m.observe(&channel(6, c, ChannelEvent::MemberLeft { user_id: me })), "sees own leaving");
         assert!(!m.observe(&edited(7, c)), "nothing after leaving");
         assert!(!m.contains(c));
+    }
+
+    #[test]
+    fn the_creator_sees_the_creation_and_nobody_else_does() {
+        let (me, other, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let created = channel(
+            1,
+            c,
+            ChannelEvent::ChannelCreated {
+                channel_id: c,
+                name: aggregates::values::ChannelName::parse("x").unwrap(),
+                description: None,
+                owner_id: me,
+            },
+        );
+        assert!(Memberships::new(me, []).observe(&created));
+        assert!(!Memberships::new(other, []).observe(&created));
     }
 
     #[test]

@@ -28,9 +28,9 @@ pub async fn visible_after(
     after: FeedCursor,
     limit: usize,
 ) -> Result<Page, projections::ProjectionError> {
-    let reader = FeedReader {
-        batch_size: limit.clamp(1, 1000) as i64,
-    };
+    // Read in full batches whatever `limit` is: a small page over a log the user mostly cannot
+    // see would otherwise take one round trip per few events.
+    let reader = FeedReader::default();
     let mut next = after;
     let mut scanned = 0;
     let mut events = Vec::new();

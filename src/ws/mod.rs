@@ -1,0 +1,89 @@
+//! WebSocket endpoints.
+//!
+//! - `GET /ws/{channel_id}?token=`: the Zync socket (`zync-api.md`): one MessageRead text frame
+//!   per message posted in the channel, nothing else.
+//! - `GET /v1/ws?token=[&resume_from=<position>]`: the native socket: every event the user may
+//!   see, in feed order, resumable (see [`native`]).
+//!
+//! Both accept the upgrade first and report a refusal as a close code, because browsers can't
+//! read the status of a failed handshake.
+//!
+//! # Close codes
+//! | code | when |
+//! |---|---|
+//! | 1001 | the server is shutting down, or the socket was idle: nothing (not even a pong) arrived for `WS_IDLE_TIMEOUT_SECS`. Reconnect (and resume) at once, any node |
+//! | 1008 | missing, invalid, expired or revoked token (user deleted, password changed); Zync socket also: invalid or unknown channel, not (or no longer) a member, channel deleted. Clients read it as "log in again" |
+//! | 1011 | a server error (the database unavailable, say): reconnect with backoff |
+//! | 1013 | Zync socket: the client fell behind (see below). Reconnect after a pause |
+//! | 4008 | native socket: the client fell behind. Preceded by `{"type":"resync_required","position":P}`, `P` being the position of the last frame queued for it; reconnect with `resume_from=P` |
+//! | 4400 | native socket: `resume_from` is not a position of the feed |
+//!
+//! # Falling behind
+//! Each socket has a queue of `WS_SEND_QUEUE` frames, filled by its session and drained by a
+//! writer task, so a client that stops reading blocks nobody else. When the queue is full a frame
+//! may wait a moment for room (bursts larger than the queue are fine for a client that reads);
+//! if none comes, or the node's broadcast outruns the session, the session stops feeding the
+//! socket, lets the writer flush what is queued, and closes (4008 or 1013 above).
+//! `docs/realtime.md` is the client authors' version of all this.
+
+pub mod native;
+pub mod session;
+pub mod zync;
+
+use axum::routing::get;
+use axum::Router;
+
+use self::session::Ending;
+use crate::auth::CurrentUser;
+use crate::state::AppState;
+
+/// The close codes above.
+pub mod close {
+    pub const AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const ERROR: u16 = 1011;
+    pub const AGAIN: u16 = 1013;
+    pub const RESYNC: u16 = 4008;
+    pub const BAD_RESUME: u16 = 4400;
+}
+
+/// Clients only ever send small control frames (typing); anything bigger is refused by the
+/// WebSocket layer, which ends the session.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws/{channel_id}", get(zync::connect))
+        .route("/v1/ws", get(native::connect))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(zync::connect, native::connect),
+    tags((name = "live", description = "WebSocket streams (close codes: see the endpoint descriptions)"))
+)]
+pub struct WsApi;
+
+/// A query parameter, read by hand: a malformed query must become a close code after the
+/// upgrade, not an HTTP error the client's WebSocket API can't show.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Checks a `?token=` the way the `Authorization` header is checked (live user, current
+/// credential version). Also used to re-check a session when an event may have revoked it.
+async fn authenticate(state: &AppState, token: Option<&str>) -> Result<CurrentUser, Ending> {
+    let token = token.map(str::trim).filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Ending::policy("missing token"));
+    };
+    CurrentUser::from_token(state, token).await.map_err(|e| {
+        if e.status == axum::http::StatusCode::UNAUTHORIZED {
+            Ending::policy("invalid or expired token")
+        } else {
+            Ending::unavailable()
+        }
+    })
+}
