@@ -114,9 +114,17 @@ mod tests {
     use aggregates::values::MessageContent;
     use chrono::Utc;
 
-    fn event(position: i64, aggregate_id: Uuid, channel_id: Option<Uuid>, decoded: DecodedEvent) -> LiveEvent {
+    fn event(
+        position: i64,
+        aggregate_id: Uuid,
+        channel_id: Option<Uuid>,
+        decoded: DecodedEvent,
+    ) -> LiveEvent {
         LiveEvent {
-            cursor: FeedCursor { tx_id: position, position },
+            cursor: FeedCursor {
+                tx_id: position,
+                position,
+            },
             recorded_at: Utc::now(),
             aggregate_id,
             decoded,
@@ -132,7 +140,12 @@ mod tests {
 
     fn edited(position: i64, c: Uuid) -> LiveEvent {
         let content = MessageContent::parse("x").unwrap();
-        event(position, Uuid::now_v7(), Some(c), DecodedEvent::Message(MessageEvent::MessageEdited { content }))
+        event(
+            position,
+            Uuid::now_v7(),
+            Some(c),
+            DecodedEvent::Message(MessageEvent::MessageEdited { content }),
+        )
     }
 
     #[test]
@@ -144,7 +157,10 @@ mod tests {
         assert!(m.observe(&channel(3, c, ChannelEvent::MemberJoined { user_id: me })));
         assert!(m.observe(&edited(4, c)));
         assert!(m.observe(&channel(5, c, ChannelEvent::MemberJoined { user_id: other })));
-        assert!(m.observe(&channel(6, c, ChannelEvent::MemberLeft { user_id: me })), "sees own leaving");
+        assert!(
+            m.observe(&channel(6, c, ChannelEvent::MemberLeft { user_id: me })),
+            "sees own leaving"
+        );
         assert!(!m.observe(&edited(7, c)), "nothing after leaving");
         assert!(!m.contains(c));
     }

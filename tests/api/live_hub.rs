@@ -43,7 +43,11 @@ async fn next_user(rx: &mut Receiver<LiveItem>, wait: Duration) -> Option<Uuid> 
 #[tokio::test]
 async fn the_hub_waits_for_a_late_commit_and_skips_nothing() {
     let opts = db::fresh_database().await;
-    let pool = PgPoolOptions::new().max_connections(5).connect_with(opts.clone()).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(5)
+        .connect_with(opts.clone())
+        .await
+        .unwrap();
     let hub = LiveHub::start(pool.clone()).await.unwrap();
     let (mut rx, _) = hub.subscribe();
     let mut fast = PgConnection::connect_with(&opts).await.unwrap();
@@ -58,15 +62,31 @@ async fn the_hub_waits_for_a_late_commit_and_skips_nothing() {
     let d = register(&mut fast, "d").await;
     // The hub polls at least every second and is woken by every commit: give it several chances
     // to (wrongly) deliver c or d past the open transaction.
-    assert_eq!(next_user(&mut rx, Duration::from_secs(3)).await, None, "delivered past an open transaction");
+    assert_eq!(
+        next_user(&mut rx, Duration::from_secs(3)).await,
+        None,
+        "delivered past an open transaction"
+    );
 
     held.commit().await.unwrap();
     let mut rest = vec![];
     for _ in 0..3 {
-        rest.push(next_user(&mut rx, Duration::from_secs(10)).await.expect("event after commit"));
+        rest.push(
+            next_user(&mut rx, Duration::from_secs(10))
+                .await
+                .expect("event after commit"),
+        );
     }
-    assert_eq!(rest, [late, c, d], "everything, in feed order, once the late one commits");
-    assert_eq!(next_user(&mut rx, Duration::from_millis(500)).await, None, "nothing twice");
+    assert_eq!(
+        rest,
+        [late, c, d],
+        "everything, in feed order, once the late one commits"
+    );
+    assert_eq!(
+        next_user(&mut rx, Duration::from_millis(500)).await,
+        None,
+        "nothing twice"
+    );
     hub.shutdown();
 }
 
@@ -98,7 +118,9 @@ async fn memberships_as_of_follow_the_log() {
         }
     };
     app.join(&guest, &cid.to_string()).await;
-    app.delete(&format!("/channels/{cid}/leave"), Some(&guest.token)).await.expect(204);
+    app.delete(&format!("/channels/{cid}/leave"), Some(&guest.token))
+        .await
+        .expect(204);
     let joined = cursor_of("MemberJoined").await;
     let left = cursor_of("MemberLeft").await;
     let before = FeedCursor {
@@ -106,9 +128,21 @@ async fn memberships_as_of_follow_the_log() {
         position: joined.position - 1,
     };
 
-    assert!(!Memberships::as_of(&app.pool, gid, before).await.unwrap().contains(cid));
-    assert!(Memberships::as_of(&app.pool, gid, joined).await.unwrap().contains(cid));
-    assert!(!Memberships::as_of(&app.pool, gid, left).await.unwrap().contains(cid));
+    assert!(!Memberships::as_of(&app.pool, gid, before)
+        .await
+        .unwrap()
+        .contains(cid));
+    assert!(Memberships::as_of(&app.pool, gid, joined)
+        .await
+        .unwrap()
+        .contains(cid));
+    assert!(!Memberships::as_of(&app.pool, gid, left)
+        .await
+        .unwrap()
+        .contains(cid));
     let owner_id: Uuid = owner.id.parse().unwrap();
-    assert!(Memberships::as_of(&app.pool, owner_id, left).await.unwrap().contains(cid));
+    assert!(Memberships::as_of(&app.pool, owner_id, left)
+        .await
+        .unwrap()
+        .contains(cid));
 }

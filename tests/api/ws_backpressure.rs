@@ -85,9 +85,9 @@ async fn a_client_that_stops_reading_is_told_to_resync_while_others_get_everythi
         "the reading client got every message, once"
     );
 
-    // A client that doesn't read is one that doesn't for a while: stay unread for many times
-    // the server's patience. (Not a threshold the server must meet: reading earlier only turns
-    // the slow client back into a reading one.)
+    // "Not reading" only means something over time: the server waits up to STALL for a full
+    // queue to move. Stay unread for five times that (the one wait in these tests that the
+    // server must fit in; reading sooner would make the slow client a reading one again).
     tokio::time::sleep(STALL * 5).await;
     // Only now does the slow client read: what was queued for it, then the resync frame.
     let (seen, code) = until_close(&mut slow_ws).await;
