@@ -24,6 +24,15 @@ impl Issue {
         }
     }
 
+    /// A query parameter below its minimum, worded as pydantic words it.
+    pub fn query_at_least(field: &str, min: i64) -> Self {
+        Self::new(
+            &["query", field],
+            format!("Input should be greater than or equal to {min}"),
+            "greater_than_equal",
+        )
+    }
+
     /// From a domain value's refusal, located in the request body.
     pub fn body(e: &aggregates::values::InvalidValue) -> Self {
         Self::new(&["body", e.field], e.message.clone(), e.kind)

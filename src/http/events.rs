@@ -132,18 +132,10 @@ fn validate(params: &EventsParams) -> Result<(i64, usize), ApiError> {
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     let mut issues = vec![];
     if after < 0 {
-        issues.push(Issue::new(
-            &["query", "after"],
-            "Input should be greater than or equal to 0",
-            "greater_than_equal",
-        ));
+        issues.push(Issue::query_at_least("after", 0));
     }
     if limit < 1 {
-        issues.push(Issue::new(
-            &["query", "limit"],
-            "Input should be greater than or equal to 1",
-            "greater_than_equal",
-        ));
+        issues.push(Issue::query_at_least("limit", 1));
     }
     if !issues.is_empty() {
         return Err(ApiError::validation(issues));

@@ -30,18 +30,10 @@ impl PageParams {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         let mut issues = vec![];
         if skip < 0 {
-            issues.push(Issue::new(
-                &["query", "skip"],
-                "Input should be greater than or equal to 0",
-                "greater_than_equal",
-            ));
+            issues.push(Issue::query_at_least("skip", 0));
         }
         if limit < 0 {
-            issues.push(Issue::new(
-                &["query", "limit"],
-                "Input should be greater than or equal to 0",
-                "greater_than_equal",
-            ));
+            issues.push(Issue::query_at_least("limit", 0));
         }
         if !issues.is_empty() {
             return Err(ApiError::validation(issues));
