@@ -11,5 +11,6 @@ pub mod live;
 pub mod read;
 pub mod secret;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod ws;
