@@ -21,6 +21,9 @@ use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
 use crate::live::LiveHub;
 use crate::state::AppState;
+use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
+use crate::storage::ObjectStore;
 use crate::{db, secret};
 
 /// The embedded cluster's database name.
@@ -82,6 +85,28 @@ fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path:
     )))
 }
 
+/// The object store in use, and the local store when it is that one (its links are served here).
+pub type Stores = (Arc<dyn ObjectStore>, Option<Arc<LocalStore>>);
+
+/// The object store: S3 when a bucket is configured, else the local directory
+/// `<data_dir>/files/` (whose signed links this app serves).
+pub async fn storage(config: &Config, secret: &[u8]) -> anyhow::Result<Stores> {
+    if let Some(settings) = &config.s3 {
+        tracing::info!(bucket = %settings.bucket, "storing files in S3");
+        let s3 = S3Store::new(settings.clone())
+            .await
+            .context("could not configure S3 storage")?;
+        return Ok((Arc::new(s3), None));
+    }
+    let root = config.data_dir.join("files");
+    let local = Arc::new(
+        LocalStore::new(&root, secret, config.public_base_url.clone())
+            .with_context(|| format!("could not create the file directory {}", root.display()))?,
+    );
+    tracing::info!(root = %root.display(), "storing files in the local directory");
+    Ok((local.clone(), Some(local)))
+}
+
 pub async fn pool(config: &Config, options: PgConnectOptions) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)
@@ -94,6 +119,9 @@ pub async fn pool(config: &Config, options: PgConnectOptions) -> anyhow::Result<
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Two rustls crypto providers are linked (aws-lc-rs via the S3 client, ring via sqlx);
+        // rustls refuses to guess, so name one. Already installed (a second app in one process) is fine.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let (options, embedded) = database(&config).await?;
         let pool = pool(&config, options).await?;
         db::migrate(&pool).await.context("could not apply migrations")?;
@@ -114,6 +142,7 @@ impl Application {
         let live = LiveHub::start(pool.clone())
             .await
             .context("could not start the live feed")?;
+        let (storage, local_files) = storage(&config, &secret).await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
@@ -122,6 +151,9 @@ impl Application {
             live: live.clone(),
             shutdown: shutdown_rx,
             websocket: config.websocket,
+            storage,
+            local_files,
+            files: config.files,
         };
         let router = routes::router(state, &config.frontend_origins);
         let listener = TcpListener::bind((config.host, config.port))

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
 
-use crate::state::WebSocketSettings;
+use crate::storage::s3::S3Settings;
+
+use crate::state::{FileSettings, WebSocketSettings};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -27,10 +29,17 @@ pub struct Config {
     pub frontend_origins: Vec<String>,
     /// `DB_POOL_SIZE`.
     pub db_pool_size: u32,
+    /// S3 storage (`S3_BUCKET_NAME`, `AWS_*`, `S3_ENDPOINT_URL`); `None` stores files locally.
+    pub s3: Option<S3Settings>,
     /// Whether this process runs the projectors (tests turn them off to simulate a crash).
     pub run_projections: bool,
     /// `WS_PING_INTERVAL_SECS`, `WS_IDLE_TIMEOUT_SECS`, `WS_SEND_QUEUE`.
     pub websocket: WebSocketSettings,
+    /// `MAX_UPLOAD_BYTES` (default 25 MiB), `ACCESS_URL_EXPIRE_SECONDS` (default 3600).
+    pub files: FileSettings,
+    /// `PUBLIC_BASE_URL`: makes the local store's file links absolute (`<url>/files/...`);
+    /// unset, they are relative to this server (`/files/...`).
+    pub public_base_url: Option<String>,
 }
 
 impl Config {
@@ -73,12 +82,18 @@ impl Config {
                 })
                 .unwrap_or_default(),
             db_pool_size: parse_or(&get, "DB_POOL_SIZE", 20)?,
+            s3: S3Settings::from_lookup(&get),
             run_projections: true,
             websocket: WebSocketSettings {
                 ping_interval: Duration::from_secs(parse_or(&get, "WS_PING_INTERVAL_SECS", 20)?),
                 idle_timeout: Duration::from_secs(parse_or(&get, "WS_IDLE_TIMEOUT_SECS", 60)?),
                 send_queue: parse_or(&get, "WS_SEND_QUEUE", 256)?,
             },
+            files: FileSettings {
+                max_upload_bytes: parse_or(&get, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024)?,
+                access_url_expiry: Duration::from_secs(parse_or(&get, "ACCESS_URL_EXPIRE_SECONDS", 3600)?),
+            },
+            public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
         })
     }
 
@@ -127,6 +142,9 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert_eq!(c.access_token_expire_minutes, 30);
         assert!(c.frontend_origins.is_empty());
+        assert_eq!(c.files.max_upload_bytes, 25 * 1024 * 1024);
+        assert_eq!(c.files.access_url_expiry, Duration::from_secs(3600));
+        assert!(c.public_base_url.is_none());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
 use crate::live::LiveHub;
+use crate::storage::local::LocalStore;
+use crate::storage::ObjectStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +22,20 @@ pub struct AppState {
     /// Becomes `true` when the server is shutting down: sockets close with 1001.
     pub shutdown: watch::Receiver<bool>,
     pub websocket: WebSocketSettings,
+    /// Where file messages' objects live (S3, or the local directory).
+    pub storage: Arc<dyn ObjectStore>,
+    /// The local store, when it is the one in use: `GET /files/{*key}` serves its signed links.
+    pub local_files: Option<Arc<LocalStore>>,
+    pub files: FileSettings,
+}
+
+/// Limits of file messages (from the environment; tests shorten them).
+#[derive(Clone, Copy, Debug)]
+pub struct FileSettings {
+    /// Largest file accepted, in bytes; larger uploads get 413 as soon as they cross it.
+    pub max_upload_bytes: u64,
+    /// How long an access URL stays valid.
+    pub access_url_expiry: Duration,
 }
 
 /// Tunables of WebSocket sessions (from the environment; tests shorten them).

@@ -19,6 +19,7 @@ use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam, QueryParams};
+use super::files::remove_object;
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
@@ -90,7 +91,7 @@ fn content(raw: String) -> ApiResult<MessageContent> {
     MessageContent::parse_text(raw).map_err(|e| ApiError::invalid(Issue::body(&e)))
 }
 
-fn require_member(access: &ChannelAccess) -> ApiResult<()> {
+pub(super) fn require_member(access: &ChannelAccess) -> ApiResult<()> {
     if access.is_member {
         Ok(())
     } else {
@@ -99,7 +100,7 @@ fn require_member(access: &ChannelAccess) -> ApiResult<()> {
 }
 
 /// A live message and the caller's access to its channel; 404 if either is gone.
-async fn message_access(
+pub(super) async fn message_access(
     state: &AppState,
     message_id: Uuid,
     user: Uuid,
@@ -116,7 +117,7 @@ async fn message_access(
 /// Reads a just-posted message back (the command waited for the projections). Missing means it
 /// was deleted at once (a channel cleared or deleted meanwhile) or the projections run on another
 /// node: the post is stored, so "retry the read" (503), never a 500 or a second post.
-async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
+pub(super) async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
     messages::get(&state.pool, message_id)
         .await?
         .ok_or_else(|| CommandError::<MessageError>::NotYetVisible.into())
@@ -261,6 +262,10 @@ pub async fn delete_message(
             },
         )
         .await?;
+    // Its access URLs stop working with the object.
+    if let Some(key) = &message.s3_key {
+        remove_object(&state, key).await;
+    }
     Ok(Json(Acknowledgement {
         message: "Message deleted successfully".into(),
     }))
@@ -359,9 +364,9 @@ pub async fn clear_channel(
         ));
     }
     let meta = meta.by(user.id);
-    let ids = messages::ids_in_channel(&state.pool, channel_id).await?;
+    let ids = messages::ids_and_keys_in_channel(&state.pool, channel_id).await?;
     let results: Vec<_> = stream::iter(ids)
-        .map(|id| {
+        .map(|(id, key)| {
             let (state, meta) = (&state, &meta);
             async move {
                 let cmd = MessageCommand::Delete {
@@ -369,7 +374,12 @@ pub async fn clear_channel(
                     actor_owns_channel: true,
                     clearing_channel: true,
                 };
-                state.commands.message(meta, id, cmd).await
+                let result = state.commands.message(meta, id, cmd).await;
+                // A deleted file message's object goes with it.
+                if let (Ok(()), Some(key)) = (&result, &key) {
+                    remove_object(state, key).await;
+                }
+                result
             }
         })
         .buffer_unordered(CLEAR_CONCURRENCY)

@@ -58,6 +58,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(channels::ChannelsApi::openapi());
     spec.merge(memberships::MembershipsApi::openapi());
     spec.merge(messages::MessagesApi::openapi());
+    spec.merge(super::files::FilesApi::openapi());
     spec.merge(crate::ws::WsApi::openapi());
     spec.merge(super::events::EventsApi::openapi());
     spec

@@ -48,6 +48,7 @@ fn api_routes() -> Router<AppState> {
         .merge(channels::routes())
         .merge(memberships::routes())
         .merge(messages::routes())
+        .merge(super::files::routes())
         .merge(crate::ws::routes())
         .merge(super::events::routes())
 }

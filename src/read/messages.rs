@@ -123,3 +123,14 @@ pub async fn ids_in_channel(pool: &PgPool, channel_id: Uuid) -> Result<Vec<Uuid>
         .fetch_all(pool)
         .await
 }
+
+/// Ids of a channel's live messages with their storage keys (file messages), for clearing it.
+pub async fn ids_and_keys_in_channel(
+    pool: &PgPool,
+    channel_id: Uuid,
+) -> Result<Vec<(Uuid, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, s3_key FROM messages WHERE channel_id = $1 ORDER BY created_at, id")
+        .bind(channel_id)
+        .fetch_all(pool)
+        .await
+}

@@ -2,6 +2,8 @@
 //! default, links served and signed by the app itself) and S3 (presigned GET URLs; any
 //! S3-compatible endpoint).
 
+pub mod s3;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,11 +29,200 @@ pub enum StorageError {
 pub trait ObjectStore: Send + Sync {
     /// Stores `body` under `key`, returning the number of bytes stored. On error nothing is
     /// left behind under `key`.
-    fn put(&self, key: String, content_type: String, body: ByteStream) -> BoxFuture<'_, Result<u64, StorageError>>;
+    fn put(
+        &self,
+        key: String,
+        content_type: String,
+        body: ByteStream,
+    ) -> BoxFuture<'_, Result<u64, StorageError>>;
 
     /// Removes the object; removing a missing object is not an error.
     fn delete(&self, key: String) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// A URL that lets anyone holding it GET the object until it expires.
     fn access_url(&self, key: String, expires_in: Duration) -> BoxFuture<'_, Result<String, StorageError>>;
+}
+
+pub mod local;
+
+/// Whether `e` is the limiter's "too large" error (see [`UploadLimit`]).
+pub fn is_limit_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::InvalidData
+}
+
+/// Counts an upload's bytes and refuses the chunk that crosses `max`: the caller stops reading
+/// at once and ends the storage stream with the returned error (kind `InvalidData`).
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimit {
+    max: u64,
+    seen: u64,
+}
+
+impl UploadLimit {
+    pub fn new(max: u64) -> Self {
+        Self { max, seen: 0 }
+    }
+
+    /// Admits `len` more bytes, or says the upload is too large.
+    pub fn admit(&mut self, len: usize) -> Result<(), std::io::Error> {
+        self.seen = self.seen.saturating_add(len as u64);
+        if self.seen > self.max {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("upload larger than {} bytes", self.max),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+}
+
+/// `body`, ended with the limiter's error as soon as it crosses `max` bytes (nothing after that
+/// chunk is read).
+pub fn limit_stream(body: ByteStream, max: u64) -> ByteStream {
+    use futures::StreamExt;
+    let mut limit = UploadLimit::new(max);
+    body.scan(false, move |ended, item| {
+        if *ended {
+            return futures::future::ready(None);
+        }
+        let item = item.and_then(|chunk| limit.admit(chunk.len()).map(|()| chunk));
+        *ended = item.is_err();
+        futures::future::ready(Some(item))
+    })
+    .boxed()
+}
+
+/// A new object key: `media/<uuid v7>` plus the file name's extension, lower-cased and reduced to
+/// ASCII letters and digits (at most 16), if it has one.
+pub fn media_key(filename: &str) -> String {
+    let id = uuid::Uuid::now_v7();
+    match extension(filename) {
+        Some(ext) => format!("media/{id}.{ext}"),
+        None => format!("media/{id}"),
+    }
+}
+
+fn extension(filename: &str) -> Option<String> {
+    let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+    let (stem, ext) = base.rsplit_once('.')?;
+    if stem.is_empty() {
+        return None;
+    }
+    let ext: String = ext
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (!ext.is_empty()).then_some(ext)
+}
+
+/// A key every backend accepts: relative segments of `[A-Za-z0-9._-]`, none empty or starting
+/// with a dot (so no `..`, no absolute paths, no hidden names), at most 1024 bytes.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 1024
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
+/// The MIME type to record for an upload, from its declared type and its first bytes:
+/// - when the magic bytes identify a type that differs from the declared one, that type wins
+///   (a "PNG" that is really a PDF is recorded as `application/pdf`);
+/// - when they identify nothing and the declared type is image/video/audio, it is recorded as
+///   `application/octet-stream` (media types are binary formats with signatures; an unverified
+///   claim — SVG included — would be typed and served as media);
+/// - otherwise the declared type stands (plain text, JSON, CSV... have no signature).
+pub fn effective_content_type(declared: &str, prefix: &[u8]) -> String {
+    let declared = declared.trim();
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match infer::get(prefix) {
+        Some(kind) if kind.mime_type() != essence => kind.mime_type().to_string(),
+        Some(_) => declared.to_string(),
+        None if ["image/", "video/", "audio/"]
+            .iter()
+            .any(|p| essence.starts_with(p)) =>
+        {
+            "application/octet-stream".to_string()
+        }
+        None => declared.to_string(),
+    }
+}
+
+/// How many leading bytes are sniffed.
+pub const SNIFF_BYTES: usize = 8192;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_a_sanitised_extension() {
+        let key = media_key("Holiday Photo.JP*G");
+        assert!(key.starts_with("media/") && key.ends_with(".jpg"), "{key}");
+        assert!(!media_key("noext").contains('.'));
+        assert!(!media_key(".bashrc").contains('.'));
+        assert!(media_key("../../etc/passwd.s h").ends_with(".sh"));
+        assert!(valid_key(&media_key("a.png")));
+    }
+
+    #[test]
+    fn only_plain_relative_keys_are_valid() {
+        assert!(valid_key("media/0190.png"));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "media/../x",
+            "..",
+            "media//x",
+            ".tmp/x",
+            "media/a b",
+            "a\\b",
+        ] {
+            assert!(!valid_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sniffed_type_wins_when_it_disagrees() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(effective_content_type("image/png", png), "image/png");
+        assert_eq!(effective_content_type("application/pdf", png), "image/png");
+        assert_eq!(
+            effective_content_type("image/png", b"%PDF-1.4\n"),
+            "application/pdf"
+        );
+        assert_eq!(
+            effective_content_type("image/png", b"just text"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            effective_content_type("text/plain; charset=utf-8", b"hi"),
+            "text/plain; charset=utf-8"
+        );
+    }
+
+    #[test]
+    fn the_limiter_refuses_the_crossing_chunk() {
+        let mut limit = UploadLimit::new(10);
+        assert!(limit.admit(6).is_ok());
+        assert!(limit.admit(4).is_ok());
+        let err = limit.admit(1).unwrap_err();
+        assert!(is_limit_error(&err));
+    }
 }

@@ -1,0 +1,391 @@
+//! File messages: upload (`POST /messages/channels/{channel_id}/files`), expiring access URLs
+//! (`GET /messages/{message_id}/access-url`) and, for the local store, the signed links
+//! themselves (`GET /files/{*key}`).
+//!
+//! An upload is authorized before its body is read, streamed through a size limiter into the
+//! store (never held in memory), typed by its magic bytes (see
+//! [`crate::storage::effective_content_type`]), and only then appended as a message; if the
+//! append fails the object is removed again.
+
+use std::io;
+
+use aggregates::message::MessageCommand;
+use aggregates::values::{ContentType, FileName};
+use axum::body::{Body, Bytes};
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::Serialize;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::io::ReaderStream;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::channels::access;
+use super::error::{ApiError, ApiResult, Issue};
+use super::extract::PathParam;
+use super::messages::{message_access, read_back_post, require_member};
+use super::meta::RequestMeta;
+use super::routes::RouteBoth;
+use super::schemas::{ErrorBody, MessageRead};
+use crate::auth::CurrentUser;
+use crate::state::AppState;
+use crate::storage::local::LinkError;
+use crate::storage::{
+    effective_content_type, media_key, valid_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES,
+};
+
+/// Room for the multipart framing (boundaries, part headers, small extra fields) on top of
+/// `MAX_UPLOAD_BYTES`: the whole request body is capped at their sum.
+pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+const NO_FILENAME_OR_TYPE: &str = "File must have a filename and a content type";
+const NOT_A_FILE_MESSAGE: &str = "Not a file message";
+const STORAGE_UNAVAILABLE: &str = "File storage is unavailable; please retry";
+const FILE_NOT_FOUND: &str = "File not found";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .both(
+            "/messages/channels/{channel_id}/files",
+            // The global 1 MiB limit does not apply: the handler caps the body at
+            // MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD (a runtime setting) itself.
+            post(upload_file).layer(DefaultBodyLimit::disable()),
+        )
+        .both("/messages/{message_id}/access-url", get(access_url))
+        .route("/files/{*key}", get(serve_file))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload_file, access_url, serve_file))]
+pub struct FilesApi;
+
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FileUpload {
+    /// The file; its part needs a filename and a content type.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessUrl {
+    /// GET this URL to download the file until it expires (`ACCESS_URL_EXPIRE_SECONDS`). The
+    /// local store's links are relative to this server unless `PUBLIC_BASE_URL` is set.
+    pub access_url: String,
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("File too large: the limit is {max} bytes"),
+    )
+}
+
+fn missing_file() -> ApiError {
+    ApiError::invalid(Issue::new(&["body", "file"], "Field required", "missing"))
+}
+
+fn multipart_error(e: &MultipartError, max: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(max)
+    } else {
+        ApiError::bad_request("Could not read the multipart body")
+    }
+}
+
+fn storage_error(e: &StorageError) -> ApiError {
+    tracing::error!(error = %e, "file storage failed");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE)
+}
+
+/// The last path component of what the client called the file.
+fn base_name(raw: &str) -> &str {
+    raw.rsplit(['/', '\\']).next().unwrap_or(raw).trim()
+}
+
+/// Why feeding the storage stream stopped early.
+enum FeedError {
+    TooLarge,
+    Multipart(MultipartError),
+}
+
+#[utoipa::path(
+    post, path = "/messages/channels/{channel_id}/files", tag = "messages",
+    security(("bearer" = [])), params(("channel_id" = Uuid, Path)),
+    request_body(content = FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The file message; `message_type` from its (sniffed) MIME type", body = MessageRead),
+        (status = 400, description = "File must have a filename and a content type", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Channel not found", body = ErrorBody),
+        (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 422, description = "No `file` field", body = ErrorBody),
+        (status = 503, description = "File storage unavailable; nothing was posted", body = ErrorBody),
+    )
+)]
+pub async fn upload_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    meta: RequestMeta,
+    PathParam(channel_id): PathParam<Uuid>,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<MessageRead>)> {
+    // Decided before a byte of the body is read.
+    require_member(&access(&state, channel_id, user.id).await?)?;
+
+    let max = state.files.max_upload_bytes;
+    let cap = usize::try_from(max.saturating_add(MULTIPART_OVERHEAD)).unwrap_or(usize::MAX);
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, cap)));
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|_| missing_file())?;
+    let mut field = loop {
+        match multipart
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(&e, max))?
+        {
+            Some(field) if field.name() == Some("file") => break field,
+            Some(_) => continue,
+            None => return Err(missing_file()),
+        }
+    };
+    let filename = field.file_name().map(base_name).filter(|n| !n.is_empty());
+    let declared = field.content_type().map(str::trim).filter(|t| !t.is_empty());
+    let (Some(filename), Some(declared)) = (filename, declared) else {
+        return Err(ApiError::bad_request(NO_FILENAME_OR_TYPE));
+    };
+    let original_filename = FileName::parse(filename).map_err(|e| ApiError::invalid(Issue::body(&e)))?;
+    let declared = declared.to_string();
+
+    // The first bytes, to sniff the real type before the store is told the content type.
+    let mut limit = UploadLimit::new(max);
+    let mut prefix = Vec::new();
+    let mut complete = false;
+    while prefix.len() < SNIFF_BYTES {
+        match field.chunk().await.map_err(|e| multipart_error(&e, max))? {
+            Some(chunk) => {
+                limit.admit(chunk.len()).map_err(|_| too_large(max))?;
+                prefix.extend_from_slice(&chunk);
+            }
+            None => {
+                complete = true;
+                break;
+            }
+        }
+    }
+    let content_type = ContentType::parse(effective_content_type(&declared, &prefix))
+        .map_err(|e| ApiError::invalid(Issue::body(&e)))?;
+    let key = media_key(original_filename.as_str());
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    let body: ByteStream = ReceiverStream::new(rx).boxed();
+    let feed = async move {
+        if !prefix.is_empty() && tx.send(Ok(Bytes::from(prefix))).await.is_err() {
+            return Ok(());
+        }
+        if complete {
+            return Ok(());
+        }
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if let Err(e) = limit.admit(chunk.len()) {
+                        // Stop reading here: the store discards what it has.
+                        let _ = tx.send(Err(e)).await;
+                        return Err(FeedError::TooLarge);
+                    }
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        // The store stopped reading; its own error says why.
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(e.to_string()))).await;
+                    return Err(FeedError::Multipart(e));
+                }
+            }
+        }
+    };
+    let put = state
+        .storage
+        .put(key.clone(), content_type.as_str().to_string(), body);
+    let (stored, fed) = tokio::join!(put, feed);
+    let refused = match fed {
+        Ok(()) => None,
+        Err(FeedError::TooLarge) => Some(too_large(max)),
+        Err(FeedError::Multipart(e)) => Some(multipart_error(&e, max)),
+    };
+    if let Some(refused) = refused {
+        if stored.is_ok() {
+            remove_object(&state, &key).await;
+        }
+        return Err(refused);
+    }
+    match stored {
+        Ok(_) => {}
+        Err(StorageError::Body(e)) if crate::storage::is_limit_error(&e) => return Err(too_large(max)),
+        Err(StorageError::Body(_)) => return Err(ApiError::bad_request("Could not read the multipart body")),
+        Err(e) => return Err(storage_error(&e)),
+    }
+
+    let message_id = Uuid::now_v7();
+    let posted = state
+        .commands
+        .message(
+            &meta.by(user.id),
+            message_id,
+            MessageCommand::PostFile {
+                message_id,
+                channel_id,
+                author_id: user.id,
+                file: aggregates::message::StoredFile {
+                    s3_key: aggregates::values::StorageKey::parse(key.clone())
+                        .expect("generated keys are short"),
+                    content_type,
+                    original_filename,
+                },
+            },
+        )
+        .await;
+    if let Err(e) = posted {
+        // No message refers to the object: remove it rather than leave an orphan.
+        remove_object(&state, &key).await;
+        return Err(e.into());
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(read_back_post(&state, message_id).await?),
+    ))
+}
+
+/// Removes an object no message needs any more; a failure is logged (the object is orphaned,
+/// and its links still expire), not the client's problem.
+pub(super) async fn remove_object(state: &AppState, key: &str) {
+    if let Err(e) = state.storage.delete(key.to_string()).await {
+        tracing::warn!(key, error = %e, "could not remove a stored file");
+    }
+}
+
+#[utoipa::path(
+    get, path = "/messages/{message_id}/access-url", tag = "messages", security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "A URL to GET the file, valid for ACCESS_URL_EXPIRE_SECONDS", body = AccessUrl),
+        (status = 400, description = "Not a file message", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
+        (status = 404, description = "Message not found", body = ErrorBody),
+        (status = 503, description = "File storage unavailable", body = ErrorBody),
+    )
+)]
+pub async fn access_url(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathParam(message_id): PathParam<Uuid>,
+) -> ApiResult<Json<AccessUrl>> {
+    let (message, access) = message_access(&state, message_id, user.id).await?;
+    require_member(&access)?;
+    let Some(key) = message.s3_key else {
+        return Err(ApiError::bad_request(NOT_A_FILE_MESSAGE));
+    };
+    let url = state
+        .storage
+        .access_url(key, state.files.access_url_expiry)
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
+            e => storage_error(&e),
+        })?;
+    Ok(Json(AccessUrl { access_url: url }))
+}
+
+/// `expires` and `sig` of a link, from the raw query.
+fn link_params(query: Option<&str>) -> Option<(i64, String)> {
+    let (mut expires, mut sig) = (None, None);
+    for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
+        match &*name {
+            "expires" => expires = value.parse::<i64>().ok(),
+            "sig" => sig = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Some((expires?, sig?))
+}
+
+#[utoipa::path(
+    get, path = "/files/{key}", tag = "messages",
+    params(
+        ("key" = String, Path, description = "The object key, e.g. media/<uuid>.png"),
+        ("expires" = i64, Query, description = "Unix time the link expires"),
+        ("sig" = String, Query, description = "The link's signature"),
+    ),
+    responses(
+        (status = 200, description = "The file (local store only), with nosniff; anything but image/video/audio as an attachment"),
+        (status = 403, description = "Expired, tampered or unsigned link", body = ErrorBody),
+        (status = 404, description = "File not found", body = ErrorBody),
+    )
+)]
+pub async fn serve_file(
+    State(state): State<AppState>,
+    PathParam(key): PathParam<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let Some(store) = state.local_files.as_ref() else {
+        return Err(ApiError::not_found("Not Found"));
+    };
+    if !valid_key(&key) {
+        return Err(ApiError::not_found(FILE_NOT_FOUND));
+    }
+    let Some((expires, sig)) = link_params(query.as_deref()) else {
+        return Err(ApiError::forbidden("Missing link signature"));
+    };
+    match store.verify(&key, expires, &sig, chrono::Utc::now().timestamp()) {
+        Ok(()) => {}
+        Err(LinkError::Expired) => return Err(ApiError::forbidden("This link has expired")),
+        Err(LinkError::BadSignature) => return Err(ApiError::forbidden("Invalid link signature")),
+    }
+    let object = store.open(&key).await.map_err(|e| match e {
+        StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
+        e => storage_error(&e),
+    })?;
+    let content_type = HeaderValue::from_str(&object.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let essence = object.content_type.to_ascii_lowercase();
+    let inline = ["image/", "video/", "audio/"]
+        .iter()
+        .any(|p| essence.starts_with(p));
+    let mut response = Body::from_stream(ReaderStream::new(object.file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Whatever it is, it never runs as a page of our origin.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if !inline {
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,109 @@
+//! File messages on S3, end to end over HTTP, against a real S3-compatible server that checks
+//! signatures (s3s-fs, in process): upload, presigned download, deletion, and the storage
+//! server going away.
+
+use std::time::Duration;
+
+use zync::storage::s3::S3Settings;
+
+use crate::files_support::{access_url, download, png, upload};
+use crate::messages::room;
+use crate::s3_server::{S3Server, ACCESS_KEY, BUCKET, REGION, SECRET_KEY};
+use crate::support::TestApp;
+
+async fn app_on(server: &S3Server) -> TestApp {
+    let endpoint = server.endpoint();
+    TestApp::spawn_with(move |mut c| {
+        c.s3 = Some(S3Settings {
+            bucket: BUCKET.into(),
+            region: REGION.into(),
+            access_key_id: Some(ACCESS_KEY.into()),
+            secret_access_key: Some(SECRET_KEY.into()),
+            session_token: None,
+            endpoint_url: Some(endpoint),
+            connect_timeout: Duration::from_secs(2),
+            operation_timeout: Duration::from_secs(10),
+        });
+        c
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_png_round_trips_through_s3_and_deletion_removes_it() {
+    let server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    let bytes = png(32, 32);
+    let m = upload(&app, &room.member, &room.channel, "pic.png", "image/png", &bytes)
+        .await
+        .expect(201);
+    assert_eq!(m["message_type"], "image");
+    let id = m["id"].as_str().unwrap();
+
+    let url = access_url(&app, &room.owner, id).await.expect(200)["access_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with(&server.endpoint()), "a presigned S3 URL: {url}");
+    assert!(url.contains("X-Amz-Signature="), "presigned: {url}");
+    let got = download(&app, &url).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.bytes, bytes, "identical bytes");
+    let key = m["s3_key"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("media/")
+        .to_string();
+    let holds_key = || server.files().iter().any(|f| f.to_string_lossy().contains(&key));
+    assert!(holds_key(), "the object is in the bucket");
+
+    app.delete(&format!("/messages/{id}"), Some(&room.member.token))
+        .await
+        .expect(200);
+    assert_eq!(download(&app, &url).await.status, 404, "the link stops working");
+    assert!(!holds_key(), "the object is removed");
+}
+
+#[tokio::test]
+async fn a_stopped_storage_server_gives_a_clear_error_and_no_message() {
+    let mut server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    server.stop().await;
+
+    let resp = upload(
+        &app,
+        &room.member,
+        &room.channel,
+        "pic.png",
+        "image/png",
+        &png(8, 8),
+    )
+    .await;
+    assert!(
+        matches!(resp.status, 502 | 503),
+        "status {} body {}",
+        resp.status,
+        resp.body
+    );
+    assert!(resp.body["detail"].is_string());
+    let history = app
+        .get(
+            &format!("/messages/channel/{}", room.channel),
+            Some(&room.member.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        0,
+        "no message without its object"
+    );
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'FileMessagePosted'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0);
+}
