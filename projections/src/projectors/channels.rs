@@ -1,12 +1,10 @@
 //! `channels`: live channels with their current owner. A deleted channel's row is removed.
 
 use aggregates::channel::ChannelEvent;
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use sqlx::PgConnection;
 
-use super::{qualified, Projector};
-use crate::event::{DecodedEvent, RecordedEvent};
+use super::qualified;
+use crate::event::RecordedEvent;
 use crate::ProjectionError;
 
 pub struct ChannelsProjector {
@@ -85,27 +83,4 @@ impl ChannelsProjector {
     }
 }
 
-impl Projector for ChannelsProjector {
-    fn name(&self) -> &'static str {
-        "channels"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["channels"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-        decoded: &'a DecodedEvent,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        async move {
-            match decoded {
-                DecodedEvent::Channel(e) => self.project(conn, event, e).await,
-                _ => Ok(()),
-            }
-        }
-        .boxed()
-    }
-}
+super::projector!(ChannelsProjector, "channels", ["channels"], Channel => project);

@@ -1,12 +1,10 @@
 //! `channel_members`: who belongs to which live channel, and since when.
 
 use aggregates::channel::ChannelEvent;
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use sqlx::PgConnection;
 
-use super::{qualified, Projector};
-use crate::event::{DecodedEvent, RecordedEvent};
+use super::qualified;
+use crate::event::RecordedEvent;
 use crate::ProjectionError;
 
 pub struct MembershipsProjector {
@@ -61,27 +59,4 @@ impl MembershipsProjector {
     }
 }
 
-impl Projector for MembershipsProjector {
-    fn name(&self) -> &'static str {
-        "memberships"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["channel_members"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-        decoded: &'a DecodedEvent,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        async move {
-            match decoded {
-                DecodedEvent::Channel(e) => self.project(conn, event, e).await,
-                _ => Ok(()),
-            }
-        }
-        .boxed()
-    }
-}
+super::projector!(MembershipsProjector, "memberships", ["channel_members"], Channel => project);

@@ -3,12 +3,10 @@
 
 use aggregates::channel::ChannelEvent;
 use aggregates::message::{MessageEvent, MessageKind};
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use sqlx::PgConnection;
 
-use super::{qualified, Projector};
-use crate::event::{DecodedEvent, RecordedEvent};
+use super::qualified;
+use crate::event::RecordedEvent;
 use crate::ProjectionError;
 
 pub struct MessagesProjector {
@@ -94,43 +92,21 @@ impl MessagesProjector {
         Ok(())
     }
 
-    async fn channel_deleted(
+    /// A deleted channel takes its messages out of the read table.
+    async fn channel_event(
         &self,
         conn: &mut PgConnection,
         ev: &RecordedEvent,
+        event: &ChannelEvent,
     ) -> Result<(), ProjectionError> {
-        sqlx::query(&format!("DELETE FROM {} WHERE channel_id = $1", self.table))
-            .bind(ev.aggregate_uuid()?)
-            .execute(conn)
-            .await?;
+        if let ChannelEvent::ChannelDeleted {} = event {
+            sqlx::query(&format!("DELETE FROM {} WHERE channel_id = $1", self.table))
+                .bind(ev.aggregate_uuid()?)
+                .execute(conn)
+                .await?;
+        }
         Ok(())
     }
 }
 
-impl Projector for MessagesProjector {
-    fn name(&self) -> &'static str {
-        "messages"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["messages"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-        decoded: &'a DecodedEvent,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        async move {
-            match decoded {
-                DecodedEvent::Message(e) => self.project(conn, event, e).await,
-                DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}) => {
-                    self.channel_deleted(conn, event).await
-                }
-                _ => Ok(()),
-            }
-        }
-        .boxed()
-    }
-}
+super::projector!(MessagesProjector, "messages", ["messages"], Message => project, Channel => channel_event);

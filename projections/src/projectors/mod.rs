@@ -1,10 +1,5 @@
 //! The projectors: one per read model, each owning its tables.
 
-mod channels;
-mod memberships;
-mod messages;
-mod users;
-
 pub use channels::ChannelsProjector;
 pub use memberships::MembershipsProjector;
 pub use messages::MessagesProjector;
@@ -32,6 +27,46 @@ pub trait Projector: Send + Sync {
         decoded: &'a DecodedEvent,
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
+
+/// Implements [`Projector`] for a type with one inherent method per aggregate whose events it
+/// projects: `projector!(Type, "name", ["table"], Variant => method, ...)`, where `method` is
+/// `async fn(&self, &mut PgConnection, &RecordedEvent, &<Variant's event>)`. Other events pass.
+macro_rules! projector {
+    ($ty:ty, $name:literal, [$($table:literal),*], $($variant:ident => $method:ident),+) => {
+        impl super::Projector for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn tables(&self) -> &'static [&'static str] {
+                &[$($table),*]
+            }
+
+            fn apply<'a>(
+                &'a self,
+                conn: &'a mut sqlx::PgConnection,
+                event: &'a crate::event::RecordedEvent,
+                decoded: &'a crate::event::DecodedEvent,
+            ) -> futures::future::BoxFuture<'a, Result<(), crate::ProjectionError>> {
+                use futures::FutureExt;
+                async move {
+                    match decoded {
+                        $(crate::event::DecodedEvent::$variant(e) => self.$method(conn, event, e).await,)+
+                        #[allow(unreachable_patterns)]
+                        _ => Ok(()),
+                    }
+                }
+                .boxed()
+            }
+        }
+    };
+}
+pub(crate) use projector;
+
+mod channels;
+mod memberships;
+mod messages;
+mod users;
 
 /// Every read model, writing to tables in `schema` (`public` for the live tables).
 pub fn all(schema: &str) -> Vec<Box<dyn Projector>> {

@@ -2,12 +2,10 @@
 //! still name their author's id.
 
 use aggregates::user::UserEvent;
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use sqlx::PgConnection;
 
-use super::{qualified, Projector};
-use crate::event::{DecodedEvent, RecordedEvent};
+use super::qualified;
+use crate::event::RecordedEvent;
 use crate::ProjectionError;
 
 pub struct UsersProjector {
@@ -108,27 +106,4 @@ impl UsersProjector {
     }
 }
 
-impl Projector for UsersProjector {
-    fn name(&self) -> &'static str {
-        "users"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["users"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-        decoded: &'a DecodedEvent,
-    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        async move {
-            match decoded {
-                DecodedEvent::User(e) => self.project(conn, event, e).await,
-                _ => Ok(()),
-            }
-        }
-        .boxed()
-    }
-}
+super::projector!(UsersProjector, "users", ["users"], User => project);
