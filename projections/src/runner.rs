@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::event::RecordedEvent;
 use crate::feed::{wake_on_append, FeedCursor, FeedReader};
-use crate::projectors::Projector;
+use crate::projectors::{Projectable, Projector};
 use crate::ProjectionError;
 
 /// Polling interval used when no notification arrives (a lost LISTEN connection, say).
@@ -70,26 +70,56 @@ impl ProjectionRunner {
         Ok(())
     }
 
-    /// One cycle. Returns how many events were read and the cursor all projectors have reached.
+    /// Reads (and applies) up to `size` events per cycle.
+    pub fn with_batch_size(mut self, size: i64) -> Self {
+        self.reader.batch_size = size;
+        self
+    }
+
+    /// The advisory lock key this set's cycles hold: whoever holds it (in a transaction) has the
+    /// set's tables to itself.
+    pub fn lock_key(&self) -> i64 {
+        self.lock_key
+    }
+
+    /// One cycle in its own transaction. Returns how many events were read and the cursor all
+    /// projectors have reached.
     pub async fn run_once(&self) -> Result<(usize, FeedCursor), ProjectionError> {
         let mut tx = self.pool.begin().await?;
+        let (read, cursor) = self.cycle(&mut tx).await?;
+        if read == 0 {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok((read, cursor))
+    }
+
+    /// One cycle inside the caller's transaction, which the caller commits. Lets a caller apply
+    /// the last events and do more work (a table swap, a comparison) under the same lock.
+    pub async fn cycle(&self, tx: &mut PgConnection) -> Result<(usize, FeedCursor), ProjectionError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(self.lock_key)
             .execute(&mut *tx)
             .await?;
-        let checkpoints = self.checkpoints(&mut tx).await?;
+        let checkpoints = self.checkpoints(&mut *tx).await?;
         let start = checkpoints.iter().copied().min().unwrap_or(FeedCursor::START);
-        let batch = self.reader.read_after(&mut tx, start).await?;
+        let batch = self.reader.read_after(&mut *tx, start).await?;
         let Some(last) = batch.last().map(RecordedEvent::cursor) else {
-            tx.rollback().await?;
             return Ok((0, start));
         };
-        for event in &batch {
-            let decoded = event.decode()?;
-            for (projector, checkpoint) in self.projectors.iter().zip(&checkpoints) {
-                if event.cursor() > *checkpoint {
-                    projector.apply(&mut tx, event, &decoded).await?;
-                }
+        let decoded = batch
+            .iter()
+            .map(|event| event.decode().map(|d| (event, d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (projector, checkpoint) in self.projectors.iter().zip(&checkpoints) {
+            let unseen: Vec<Projectable<'_>> = decoded
+                .iter()
+                .filter(|(event, _)| event.cursor() > *checkpoint)
+                .map(|(event, d)| (*event, d))
+                .collect();
+            if !unseen.is_empty() {
+                projector.apply_batch(&mut *tx, &unseen).await?;
             }
         }
         sqlx::query(
@@ -102,7 +132,6 @@ impl ProjectionRunner {
         .bind(last.position)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
         Ok((batch.len(), last))
     }
 

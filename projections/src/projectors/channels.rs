@@ -1,86 +1,153 @@
 //! `channels`: live channels with their current owner. A deleted channel's row is removed.
 
 use aggregates::channel::ChannelEvent;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::qualified;
-use crate::event::RecordedEvent;
+use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
-pub struct ChannelsProjector {
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct ChannelsModel {
     table: String,
 }
 
-impl ChannelsProjector {
+impl ChannelsModel {
     pub fn new(schema: &str) -> Self {
         Self {
             table: qualified(schema, "channels"),
         }
     }
+}
 
-    async fn project(
+impl ReadModel for ChannelsModel {
+    type Key = Uuid;
+    type Row = ChannelRow;
+    const NAME: &'static str = "channels";
+    const TABLES: &'static [&'static str] = &["channels"];
+
+    fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
+        if let DecodedEvent::Channel(
+            ChannelEvent::ChannelUpdated { .. } | ChannelEvent::ChannelOwnershipTransferred { .. },
+        ) = decoded
+        {
+            keys.push(ev.aggregate_uuid()?);
+        }
+        Ok(())
+    }
+
+    fn fold(
         &self,
-        conn: &mut PgConnection,
-        ev: &RecordedEvent,
-        event: &ChannelEvent,
+        rows: &mut Overlay<Uuid, ChannelRow>,
+        (ev, decoded): Projectable<'_>,
     ) -> Result<(), ProjectionError> {
+        let DecodedEvent::Channel(event) = decoded else {
+            return Ok(());
+        };
         let id = ev.aggregate_uuid()?;
         let at = ev.recorded_at;
-        let t = &self.table;
         match event {
             ChannelEvent::ChannelCreated {
                 name,
                 description,
                 owner_id,
                 ..
-            } => {
-                sqlx::query(&format!(
-                    "INSERT INTO {t} (id, name, description, owner_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $5)"
-                ))
-                .bind(id)
-                .bind(name.as_str())
-                .bind(description.as_ref().map(|d| d.as_str()))
-                .bind(owner_id)
-                .bind(at)
-                .execute(conn)
-                .await?;
-            }
+            } => rows.put(
+                id,
+                ChannelRow {
+                    id,
+                    name: name.as_str().to_owned(),
+                    description: description.as_ref().map(|d| d.as_str().to_owned()),
+                    owner_id: *owner_id,
+                    created_at: at,
+                    updated_at: at,
+                },
+            ),
             ChannelEvent::ChannelUpdated { name, description } => {
-                sqlx::query(&format!(
-                    "UPDATE {t} SET name = coalesce($2, name),
-                                    description = CASE WHEN $3 THEN $4 ELSE description END,
-                                    updated_at = $5
-                      WHERE id = $1"
-                ))
-                .bind(id)
-                .bind(name.as_ref().map(|n| n.as_str()))
-                .bind(description.is_some())
-                .bind(description.as_ref().and_then(|d| d.as_ref()).map(|d| d.as_str()))
-                .bind(at)
-                .execute(conn)
-                .await?;
+                if let Some(row) = rows.get_mut(&id) {
+                    if let Some(name) = name {
+                        row.name = name.as_str().to_owned();
+                    }
+                    if let Some(description) = description {
+                        row.description = description.as_ref().map(|d| d.as_str().to_owned());
+                    }
+                    row.updated_at = at;
+                }
             }
             ChannelEvent::ChannelOwnershipTransferred { new_owner_id, .. } => {
-                sqlx::query(&format!(
-                    "UPDATE {t} SET owner_id = $2, updated_at = $3 WHERE id = $1"
-                ))
-                .bind(id)
-                .bind(new_owner_id)
-                .bind(at)
-                .execute(conn)
-                .await?;
+                if let Some(row) = rows.get_mut(&id) {
+                    row.owner_id = *new_owner_id;
+                    row.updated_at = at;
+                }
             }
-            ChannelEvent::ChannelDeleted {} => {
-                sqlx::query(&format!("DELETE FROM {t} WHERE id = $1"))
-                    .bind(id)
-                    .execute(conn)
-                    .await?;
-            }
+            ChannelEvent::ChannelDeleted {} => rows.remove(&id),
             ChannelEvent::MemberJoined { .. } | ChannelEvent::MemberLeft { .. } => {}
         }
         Ok(())
     }
-}
 
-super::projector!(ChannelsProjector, "channels", ["channels"], Channel => project);
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        keys: &'a [Uuid],
+    ) -> BoxFuture<'a, Result<Vec<(Uuid, ChannelRow)>, sqlx::Error>> {
+        async move {
+            let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
+                "SELECT id, name, description, owner_id, created_at, updated_at FROM {} WHERE id = ANY($1)",
+                self.table
+            ))
+            .bind(keys)
+            .fetch_all(conn)
+            .await?;
+            Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        }
+        .boxed()
+    }
+
+    fn store<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        changes: Changes<'a, Uuid, ChannelRow>,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
+            delete_any(&mut *conn, &self.table, "id", &deleted).await?;
+            let rows: Vec<&ChannelRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {} (id, name, description, owner_id, created_at, updated_at)
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],
+                                      $5::timestamptz[], $6::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET
+                    name = EXCLUDED.name, description = EXCLUDED.description,
+                    owner_id = EXCLUDED.owner_id, updated_at = EXCLUDED.updated_at",
+                self.table
+            ))
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.description.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+}

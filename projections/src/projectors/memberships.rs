@@ -1,62 +1,144 @@
 //! `channel_members`: who belongs to which live channel, and since when.
 
 use aggregates::channel::ChannelEvent;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::qualified;
-use crate::event::RecordedEvent;
+use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
-pub struct MembershipsProjector {
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberRow {
+    pub channel_id: Uuid,
+    pub user_id: Uuid,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// (channel id, user id)
+pub type MemberKey = (Uuid, Uuid);
+
+pub struct MembershipsModel {
     table: String,
 }
 
-impl MembershipsProjector {
+impl MembershipsModel {
     pub fn new(schema: &str) -> Self {
         Self {
             table: qualified(schema, "channel_members"),
         }
     }
+}
 
-    async fn project(
+impl ReadModel for MembershipsModel {
+    type Key = MemberKey;
+    type Row = MemberRow;
+    const NAME: &'static str = "memberships";
+    const TABLES: &'static [&'static str] = &["channel_members"];
+
+    fn touches(
         &self,
-        conn: &mut PgConnection,
-        ev: &RecordedEvent,
-        event: &ChannelEvent,
+        (ev, decoded): Projectable<'_>,
+        keys: &mut Vec<MemberKey>,
     ) -> Result<(), ProjectionError> {
+        // A join keeps an existing membership's date, so it needs to know whether there is one.
+        if let DecodedEvent::Channel(ChannelEvent::MemberJoined { user_id }) = decoded {
+            keys.push((ev.aggregate_uuid()?, *user_id));
+        }
+        Ok(())
+    }
+
+    fn fold(
+        &self,
+        rows: &mut Overlay<MemberKey, MemberRow>,
+        (ev, decoded): Projectable<'_>,
+    ) -> Result<(), ProjectionError> {
+        let DecodedEvent::Channel(event) = decoded else {
+            return Ok(());
+        };
         let channel_id = ev.aggregate_uuid()?;
-        let t = &self.table;
         match event {
             ChannelEvent::MemberJoined { user_id } => {
-                sqlx::query(&format!(
-                    "INSERT INTO {t} (channel_id, user_id, joined_at) VALUES ($1, $2, $3)
-                     ON CONFLICT DO NOTHING"
-                ))
-                .bind(channel_id)
-                .bind(user_id)
-                .bind(ev.recorded_at)
-                .execute(conn)
-                .await?;
+                let key = (channel_id, *user_id);
+                if rows.get(&key).is_none() {
+                    rows.put(
+                        key,
+                        MemberRow {
+                            channel_id,
+                            user_id: *user_id,
+                            joined_at: ev.recorded_at,
+                        },
+                    );
+                }
             }
-            ChannelEvent::MemberLeft { user_id } => {
-                sqlx::query(&format!("DELETE FROM {t} WHERE channel_id = $1 AND user_id = $2"))
-                    .bind(channel_id)
-                    .bind(user_id)
-                    .execute(conn)
-                    .await?;
-            }
-            ChannelEvent::ChannelDeleted {} => {
-                sqlx::query(&format!("DELETE FROM {t} WHERE channel_id = $1"))
-                    .bind(channel_id)
-                    .execute(conn)
-                    .await?;
-            }
+            ChannelEvent::MemberLeft { user_id } => rows.remove(&(channel_id, *user_id)),
+            ChannelEvent::ChannelDeleted {} => rows.purge_channel(channel_id, |key, _| key.0 == channel_id),
             ChannelEvent::ChannelCreated { .. }
             | ChannelEvent::ChannelUpdated { .. }
             | ChannelEvent::ChannelOwnershipTransferred { .. } => {}
         }
         Ok(())
     }
-}
 
-super::projector!(MembershipsProjector, "memberships", ["channel_members"], Channel => project);
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        keys: &'a [MemberKey],
+    ) -> BoxFuture<'a, Result<Vec<(MemberKey, MemberRow)>, sqlx::Error>> {
+        async move {
+            let (channels, users): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
+            let rows: Vec<MemberRow> = sqlx::query_as(&format!(
+                "SELECT channel_id, user_id, joined_at FROM {}
+                  WHERE (channel_id, user_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))",
+                self.table
+            ))
+            .bind(channels)
+            .bind(users)
+            .fetch_all(conn)
+            .await?;
+            Ok(rows.into_iter().map(|r| ((r.channel_id, r.user_id), r)).collect())
+        }
+        .boxed()
+    }
+
+    fn store<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        changes: Changes<'a, MemberKey, MemberRow>,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let t = &self.table;
+            delete_any(&mut *conn, t, "channel_id", changes.purged_channels).await?;
+            if !changes.deleted.is_empty() {
+                let (channels, users): (Vec<Uuid>, Vec<Uuid>) = changes.deleted.iter().map(|k| **k).unzip();
+                sqlx::query(&format!(
+                    "DELETE FROM {t}
+                      WHERE (channel_id, user_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))"
+                ))
+                .bind(channels)
+                .bind(users)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let rows: Vec<&MemberRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {t} (channel_id, user_id, joined_at)
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])
+                 ON CONFLICT (channel_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at"
+            ))
+            .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+}

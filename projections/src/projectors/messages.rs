@@ -3,110 +3,181 @@
 
 use aggregates::channel::ChannelEvent;
 use aggregates::message::{MessageEvent, MessageKind};
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::qualified;
-use crate::event::RecordedEvent;
+use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
-pub struct MessagesProjector {
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    pub author_id: Uuid,
+    pub message_type: String,
+    pub content: Option<String>,
+    pub s3_key: Option<String>,
+    pub content_type: Option<String>,
+    pub original_filename: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct MessagesModel {
     table: String,
 }
 
-impl MessagesProjector {
+impl MessagesModel {
     pub fn new(schema: &str) -> Self {
         Self {
             table: qualified(schema, "messages"),
         }
     }
+}
 
-    async fn project(
+impl ReadModel for MessagesModel {
+    type Key = Uuid;
+    type Row = MessageRow;
+    const NAME: &'static str = "messages";
+    const TABLES: &'static [&'static str] = &["messages"];
+
+    fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
+        if let DecodedEvent::Message(MessageEvent::MessageEdited { .. }) = decoded {
+            keys.push(ev.aggregate_uuid()?);
+        }
+        Ok(())
+    }
+
+    fn fold(
         &self,
-        conn: &mut PgConnection,
-        ev: &RecordedEvent,
-        event: &MessageEvent,
+        rows: &mut Overlay<Uuid, MessageRow>,
+        (ev, decoded): Projectable<'_>,
     ) -> Result<(), ProjectionError> {
         let id = ev.aggregate_uuid()?;
         let at = ev.recorded_at;
-        let t = &self.table;
-        match event {
-            MessageEvent::TextMessagePosted {
+        match decoded {
+            DecodedEvent::Message(MessageEvent::TextMessagePosted {
                 channel_id,
                 author_id,
                 content,
                 ..
-            } => {
-                sqlx::query(&format!(
-                    "INSERT INTO {t} (id, channel_id, author_id, message_type, content, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)"
-                ))
-                .bind(id)
-                .bind(channel_id)
-                .bind(author_id)
-                .bind(MessageKind::Text.as_str())
-                .bind(content.as_str())
-                .bind(at)
-                .execute(conn)
-                .await?;
-            }
-            MessageEvent::FileMessagePosted {
+            }) => rows.put(
+                id,
+                MessageRow {
+                    id,
+                    channel_id: *channel_id,
+                    author_id: *author_id,
+                    message_type: MessageKind::Text.as_str().to_owned(),
+                    content: Some(content.as_str().to_owned()),
+                    s3_key: None,
+                    content_type: None,
+                    original_filename: None,
+                    created_at: at,
+                    updated_at: at,
+                },
+            ),
+            DecodedEvent::Message(MessageEvent::FileMessagePosted {
                 channel_id,
                 author_id,
                 message_type,
                 file,
                 ..
-            } => {
-                sqlx::query(&format!(
-                    "INSERT INTO {t} (id, channel_id, author_id, message_type, s3_key, content_type,
-                                      original_filename, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-                ))
-                .bind(id)
-                .bind(channel_id)
-                .bind(author_id)
-                .bind(message_type.as_str())
-                .bind(file.s3_key.as_str())
-                .bind(file.content_type.as_str())
-                .bind(file.original_filename.as_str())
-                .bind(at)
-                .execute(conn)
-                .await?;
+            }) => rows.put(
+                id,
+                MessageRow {
+                    id,
+                    channel_id: *channel_id,
+                    author_id: *author_id,
+                    message_type: message_type.as_str().to_owned(),
+                    content: None,
+                    s3_key: Some(file.s3_key.as_str().to_owned()),
+                    content_type: Some(file.content_type.as_str().to_owned()),
+                    original_filename: Some(file.original_filename.as_str().to_owned()),
+                    created_at: at,
+                    updated_at: at,
+                },
+            ),
+            DecodedEvent::Message(MessageEvent::MessageEdited { content }) => {
+                if let Some(row) = rows.get_mut(&id) {
+                    row.content = Some(content.as_str().to_owned());
+                    row.updated_at = at;
+                }
             }
-            MessageEvent::MessageEdited { content } => {
-                sqlx::query(&format!(
-                    "UPDATE {t} SET content = $2, updated_at = $3 WHERE id = $1"
-                ))
-                .bind(id)
-                .bind(content.as_str())
-                .bind(at)
-                .execute(conn)
-                .await?;
+            DecodedEvent::Message(MessageEvent::MessageDeleted { .. }) => rows.remove(&id),
+            // A deleted channel takes its messages out of the read table.
+            DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}) => {
+                rows.purge_channel(id, |_, row| row.channel_id == id)
             }
-            MessageEvent::MessageDeleted { .. } => {
-                sqlx::query(&format!("DELETE FROM {t} WHERE id = $1"))
-                    .bind(id)
-                    .execute(conn)
-                    .await?;
-            }
+            _ => {}
         }
         Ok(())
     }
 
-    /// A deleted channel takes its messages out of the read table.
-    async fn channel_event(
-        &self,
-        conn: &mut PgConnection,
-        ev: &RecordedEvent,
-        event: &ChannelEvent,
-    ) -> Result<(), ProjectionError> {
-        if let ChannelEvent::ChannelDeleted {} = event {
-            sqlx::query(&format!("DELETE FROM {} WHERE channel_id = $1", self.table))
-                .bind(ev.aggregate_uuid()?)
-                .execute(conn)
-                .await?;
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        keys: &'a [Uuid],
+    ) -> BoxFuture<'a, Result<Vec<(Uuid, MessageRow)>, sqlx::Error>> {
+        async move {
+            let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+                "SELECT id, channel_id, author_id, message_type, content, s3_key, content_type,
+                        original_filename, created_at, updated_at
+                   FROM {} WHERE id = ANY($1)",
+                self.table
+            ))
+            .bind(keys)
+            .fetch_all(conn)
+            .await?;
+            Ok(rows.into_iter().map(|r| (r.id, r)).collect())
         }
-        Ok(())
+        .boxed()
+    }
+
+    fn store<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        changes: Changes<'a, Uuid, MessageRow>,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            let t = &self.table;
+            delete_any(&mut *conn, t, "channel_id", changes.purged_channels).await?;
+            let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
+            delete_any(&mut *conn, t, "id", &deleted).await?;
+            let rows: Vec<&MessageRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
+            if rows.is_empty() {
+                return Ok(());
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {t} (id, channel_id, author_id, message_type, content, s3_key, content_type,
+                                  original_filename, created_at, updated_at)
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                      $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                                      $10::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET
+                    content = EXCLUDED.content, updated_at = EXCLUDED.updated_at"
+            ))
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.author_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.message_type.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.content.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.s3_key.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.content_type.as_deref()).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| r.original_filename.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+        .boxed()
     }
 }
-
-super::projector!(MessagesProjector, "messages", ["messages"], Message => project, Channel => channel_event);

@@ -1,80 +1,158 @@
 //! The projectors: one per read model, each owning its tables.
+//!
+//! A read model is written as a pure fold over an [`Overlay`] of rows plus two small SQL
+//! adapters (load the rows a batch updates, store the batch's net changes). [`Table`] turns any
+//! read model into a [`Projector`] the runner can drive, a batch at a time.
 
-pub use channels::ChannelsProjector;
-pub use memberships::MembershipsProjector;
-pub use messages::MessagesProjector;
-pub use users::UsersProjector;
+pub use channels::{ChannelRow, ChannelsModel};
+pub use memberships::{MemberRow, MembershipsModel};
+pub use messages::{MessageRow, MessagesModel};
+pub use overlay::{Changes, Overlay};
+pub use users::{UserRow, UsersModel};
+
+use std::collections::HashSet;
+use std::hash::Hash;
 
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::PgConnection;
 
 use crate::event::{DecodedEvent, RecordedEvent};
 use crate::ProjectionError;
 
-/// Turns events into rows of the tables it owns. Called inside the runner's transaction, in feed
-/// order, exactly once per event (the checkpoint commits with the rows).
-pub trait Projector: Send + Sync {
+/// One event as the projectors see it: the stored row and its decoded payload.
+pub type Projectable<'a> = (&'a RecordedEvent, &'a DecodedEvent);
+
+/// A read table defined by a pure fold over events.
+pub trait ReadModel: Send + Sync {
+    type Key: Eq + Hash + Clone + Send + Sync;
+    type Row: Send + Sync;
+
     /// Stable name: the checkpoint row's key and the CLI's name for it.
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
+    /// The tables it writes (unqualified).
+    const TABLES: &'static [&'static str];
 
-    /// The tables this projection writes, in the schema it was built for.
-    fn tables(&self) -> &'static [&'static str];
+    /// Adds the keys of existing rows that `event` updates, so they can be loaded up front.
+    fn touches(&self, event: Projectable<'_>, keys: &mut Vec<Self::Key>) -> Result<(), ProjectionError>;
 
-    fn apply<'a>(
+    /// Applies one event to the rows. Pure: no I/O, so it can be tested and replayed anywhere.
+    fn fold(
+        &self,
+        rows: &mut Overlay<Self::Key, Self::Row>,
+        event: Projectable<'_>,
+    ) -> Result<(), ProjectionError>;
+
+    /// The existing rows among `keys` (missing keys are simply absent from the answer).
+    fn load<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-        decoded: &'a DecodedEvent,
+        keys: &'a [Self::Key],
+    ) -> BoxFuture<'a, Result<Vec<(Self::Key, Self::Row)>, sqlx::Error>>;
+
+    /// Writes a batch's net changes: purged channels, then deletions, then upserts.
+    fn store<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        changes: Changes<'a, Self::Key, Self::Row>,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
+/// Something the runner can feed batches to, inside its transaction, in feed order, exactly once
+/// per event (the checkpoint commits with the rows).
+pub trait Projector: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn tables(&self) -> &'static [&'static str];
+    fn apply_batch<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [Projectable<'a>],
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
 
-/// Implements [`Projector`] for a type with one inherent method per aggregate whose events it
-/// projects: `projector!(Type, "name", ["table"], Variant => method, ...)`, where `method` is
-/// `async fn(&self, &mut PgConnection, &RecordedEvent, &<Variant's event>)`. Other events pass.
-macro_rules! projector {
-    ($ty:ty, $name:literal, [$($table:literal),*], $($variant:ident => $method:ident),+) => {
-        impl super::Projector for $ty {
-            fn name(&self) -> &'static str {
-                $name
-            }
+/// Drives a [`ReadModel`] against its tables.
+pub struct Table<M>(pub M);
 
-            fn tables(&self) -> &'static [&'static str] {
-                &[$($table),*]
-            }
+impl<M: ReadModel> Projector for Table<M> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
 
-            fn apply<'a>(
-                &'a self,
-                conn: &'a mut sqlx::PgConnection,
-                event: &'a crate::event::RecordedEvent,
-                decoded: &'a crate::event::DecodedEvent,
-            ) -> futures::future::BoxFuture<'a, Result<(), crate::ProjectionError>> {
-                use futures::FutureExt;
-                async move {
-                    match decoded {
-                        $(crate::event::DecodedEvent::$variant(e) => self.$method(conn, event, e).await,)+
-                        #[allow(unreachable_patterns)]
-                        _ => Ok(()),
-                    }
+    fn tables(&self) -> &'static [&'static str] {
+        M::TABLES
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [Projectable<'a>],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        async move {
+            let model = &self.0;
+            let mut keys = Vec::new();
+            for event in events {
+                model.touches(*event, &mut keys)?;
+            }
+            let mut seen = HashSet::with_capacity(keys.len());
+            keys.retain(|k| seen.insert(k.clone()));
+            let mut rows = Overlay::default();
+            if !keys.is_empty() {
+                for (key, row) in model.load(conn, &keys).await? {
+                    rows.preload(key, Some(row));
                 }
-                .boxed()
+                for key in keys {
+                    rows.preload(key, None);
+                }
             }
+            for event in events {
+                model.fold(&mut rows, *event)?;
+            }
+            let changes = rows.changes();
+            if !changes.is_empty() {
+                model.store(conn, changes).await?;
+            }
+            Ok(())
         }
-    };
+        .boxed()
+    }
 }
-pub(crate) use projector;
+
+/// Folds `events` into empty tables, in memory: the state a read model would have if these were
+/// the whole log (used to reconstruct the past, e.g. a channel as of a moment).
+pub fn fold_in_memory<'a, M: ReadModel>(
+    model: &M,
+    events: impl IntoIterator<Item = Projectable<'a>>,
+) -> Result<Overlay<M::Key, M::Row>, ProjectionError> {
+    let mut rows = Overlay::default();
+    for event in events {
+        model.fold(&mut rows, event)?;
+    }
+    Ok(rows)
+}
 
 mod channels;
 mod memberships;
 mod messages;
+mod overlay;
 mod users;
 
 /// Every read model, writing to tables in `schema` (`public` for the live tables).
 pub fn all(schema: &str) -> Vec<Box<dyn Projector>> {
     vec![
-        Box::new(UsersProjector::new(schema)),
-        Box::new(ChannelsProjector::new(schema)),
-        Box::new(MembershipsProjector::new(schema)),
-        Box::new(MessagesProjector::new(schema)),
+        Box::new(Table(UsersModel::new(schema))),
+        Box::new(Table(ChannelsModel::new(schema))),
+        Box::new(Table(MembershipsModel::new(schema))),
+        Box::new(Table(MessagesModel::new(schema))),
+    ]
+}
+
+/// The names of every read model, in the order [`all`] builds them.
+pub fn names() -> [&'static str; 4] {
+    [
+        UsersModel::NAME,
+        ChannelsModel::NAME,
+        MembershipsModel::NAME,
+        MessagesModel::NAME,
     ]
 }
 
@@ -82,4 +160,20 @@ pub fn all(schema: &str) -> Vec<Box<dyn Projector>> {
 /// quoting keeps odd names harmless).
 pub(crate) fn qualified(schema: &str, table: &str) -> String {
     format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), table)
+}
+
+/// `DELETE FROM table WHERE column = ANY(ids)`; a no-op for no ids.
+pub(crate) async fn delete_any(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    ids: &[uuid::Uuid],
+) -> Result<(), sqlx::Error> {
+    if !ids.is_empty() {
+        sqlx::query(&format!("DELETE FROM {table} WHERE {column} = ANY($1)"))
+            .bind(ids)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -2,108 +2,186 @@
 //! still name their author's id.
 
 use aggregates::user::UserEvent;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use super::qualified;
-use crate::event::RecordedEvent;
+use super::{qualified, Changes, Overlay, Projectable, ReadModel};
+use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
-pub struct UsersProjector {
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub bio: Option<String>,
+    pub profile_picture: Option<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct UsersModel {
     table: String,
 }
 
-impl UsersProjector {
+impl UsersModel {
     pub fn new(schema: &str) -> Self {
         Self {
             table: qualified(schema, "users"),
         }
     }
+}
 
-    async fn project(
+impl ReadModel for UsersModel {
+    type Key = Uuid;
+    type Row = UserRow;
+    const NAME: &'static str = "users";
+    const TABLES: &'static [&'static str] = &["users"];
+
+    fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
+        if let DecodedEvent::User(e) = decoded {
+            if !matches!(e, UserEvent::UserRegistered { .. }) {
+                keys.push(ev.aggregate_uuid()?);
+            }
+        }
+        Ok(())
+    }
+
+    fn fold(
         &self,
-        conn: &mut PgConnection,
-        ev: &RecordedEvent,
-        event: &UserEvent,
+        rows: &mut Overlay<Uuid, UserRow>,
+        (ev, decoded): Projectable<'_>,
     ) -> Result<(), ProjectionError> {
+        let DecodedEvent::User(event) = decoded else {
+            return Ok(());
+        };
         let id = ev.aggregate_uuid()?;
         let at = ev.recorded_at;
-        let t = &self.table;
         match event {
             UserEvent::UserRegistered {
                 username,
                 email,
                 profile,
                 ..
-            } => {
-                sqlx::query(&format!(
-                    "INSERT INTO {t} (id, username, email, first_name, last_name, bio, profile_picture,
-                                      status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)"
-                ))
-                .bind(id)
-                .bind(username.as_str())
-                .bind(email.as_str())
-                .bind(profile.first_name.as_ref().map(|v| v.as_str()))
-                .bind(profile.last_name.as_ref().map(|v| v.as_str()))
-                .bind(profile.bio.as_ref().map(|v| v.as_str()))
-                .bind(profile.profile_picture.as_ref().map(|v| v.as_str()))
-                .bind(at)
-                .execute(conn)
-                .await?;
-            }
+            } => rows.put(
+                id,
+                UserRow {
+                    id,
+                    username: username.as_str().to_owned(),
+                    email: email.as_str().to_owned(),
+                    first_name: profile.first_name.as_ref().map(|v| v.as_str().to_owned()),
+                    last_name: profile.last_name.as_ref().map(|v| v.as_str().to_owned()),
+                    bio: profile.bio.as_ref().map(|v| v.as_str().to_owned()),
+                    profile_picture: profile.profile_picture.as_ref().map(|v| v.as_str().to_owned()),
+                    status: "active".into(),
+                    created_at: at,
+                    updated_at: at,
+                },
+            ),
             UserEvent::UserProfileUpdated { changes: c } => {
-                // For nullable fields a flag says whether the event set the value (possibly to
-                // null) or left it alone.
-                sqlx::query(&format!(
-                    "UPDATE {t} SET
-                        username        = coalesce($2, username),
-                        email           = coalesce($3, email),
-                        first_name      = CASE WHEN $4 THEN $5 ELSE first_name END,
-                        last_name       = CASE WHEN $6 THEN $7 ELSE last_name END,
-                        bio             = CASE WHEN $8 THEN $9 ELSE bio END,
-                        profile_picture = CASE WHEN $10 THEN $11 ELSE profile_picture END,
-                        updated_at      = $12
-                      WHERE id = $1"
-                ))
-                .bind(id)
-                .bind(c.username.as_ref().map(|v| v.as_str()))
-                .bind(c.email.as_ref().map(|v| v.as_str()))
-                .bind(c.first_name.is_some())
-                .bind(c.first_name.as_ref().and_then(|v| v.as_ref()).map(|v| v.as_str()))
-                .bind(c.last_name.is_some())
-                .bind(c.last_name.as_ref().and_then(|v| v.as_ref()).map(|v| v.as_str()))
-                .bind(c.bio.is_some())
-                .bind(c.bio.as_ref().and_then(|v| v.as_ref()).map(|v| v.as_str()))
-                .bind(c.profile_picture.is_some())
-                .bind(
-                    c.profile_picture
-                        .as_ref()
-                        .and_then(|v| v.as_ref())
-                        .map(|v| v.as_str()),
-                )
-                .bind(at)
-                .execute(conn)
-                .await?;
+                if let Some(row) = rows.get_mut(&id) {
+                    // Outer `Some`: the event set this field (possibly to null).
+                    if let Some(v) = &c.username {
+                        row.username = v.as_str().to_owned();
+                    }
+                    if let Some(v) = &c.email {
+                        row.email = v.as_str().to_owned();
+                    }
+                    if let Some(v) = &c.first_name {
+                        row.first_name = v.as_ref().map(|v| v.as_str().to_owned());
+                    }
+                    if let Some(v) = &c.last_name {
+                        row.last_name = v.as_ref().map(|v| v.as_str().to_owned());
+                    }
+                    if let Some(v) = &c.bio {
+                        row.bio = v.as_ref().map(|v| v.as_str().to_owned());
+                    }
+                    if let Some(v) = &c.profile_picture {
+                        row.profile_picture = v.as_ref().map(|v| v.as_str().to_owned());
+                    }
+                    row.updated_at = at;
+                }
             }
             UserEvent::UserPasswordChanged {} => {
-                sqlx::query(&format!("UPDATE {t} SET updated_at = $2 WHERE id = $1"))
-                    .bind(id)
-                    .bind(at)
-                    .execute(conn)
-                    .await?;
+                if let Some(row) = rows.get_mut(&id) {
+                    row.updated_at = at;
+                }
             }
             UserEvent::UserDeleted {} => {
-                sqlx::query(&format!(
-                    "UPDATE {t} SET status = 'deleted', updated_at = $2 WHERE id = $1"
-                ))
-                .bind(id)
-                .bind(at)
-                .execute(conn)
-                .await?;
+                if let Some(row) = rows.get_mut(&id) {
+                    row.status = "deleted".into();
+                    row.updated_at = at;
+                }
             }
         }
         Ok(())
     }
-}
 
-super::projector!(UsersProjector, "users", ["users"], User => project);
+    fn load<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        keys: &'a [Uuid],
+    ) -> BoxFuture<'a, Result<Vec<(Uuid, UserRow)>, sqlx::Error>> {
+        async move {
+            let rows: Vec<UserRow> = sqlx::query_as(&format!(
+                "SELECT id, username, email, first_name, last_name, bio, profile_picture, status,
+                        created_at, updated_at
+                   FROM {} WHERE id = ANY($1)",
+                self.table
+            ))
+            .bind(keys)
+            .fetch_all(conn)
+            .await?;
+            Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        }
+        .boxed()
+    }
+
+    fn store<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        changes: Changes<'a, Uuid, UserRow>,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        async move {
+            // Users are never deleted or purged, only marked; upserts are the whole story.
+            let rows: Vec<&UserRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
+            sqlx::query(&format!(
+                "INSERT INTO {} (id, username, email, first_name, last_name, bio, profile_picture,
+                                 status, created_at, updated_at)
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                      $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                                      $10::timestamptz[])
+                 ON CONFLICT (id) DO UPDATE SET
+                    username = EXCLUDED.username, email = EXCLUDED.email,
+                    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+                    bio = EXCLUDED.bio, profile_picture = EXCLUDED.profile_picture,
+                    status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+                self.table
+            ))
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.username.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.email.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.first_name.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.last_name.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.bio.as_deref()).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| r.profile_picture.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+}
