@@ -7,7 +7,7 @@ use futures::FutureExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use super::{delete_any, qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
@@ -103,7 +103,7 @@ impl ReadModel for ChannelsModel {
         &'a self,
         conn: &'a mut PgConnection,
         keys: &'a [Uuid],
-    ) -> BoxFuture<'a, Result<Vec<(Uuid, ChannelRow)>, sqlx::Error>> {
+    ) -> BoxFuture<'a, Loaded<Uuid, ChannelRow>> {
         async move {
             let rows: Vec<ChannelRow> = sqlx::query_as(&format!(
                 "SELECT id, name, description, owner_id, created_at, updated_at FROM {} WHERE id = ANY($1)",

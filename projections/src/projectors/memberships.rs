@@ -7,7 +7,7 @@ use futures::FutureExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use super::{delete_any, qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
@@ -87,7 +87,7 @@ impl ReadModel for MembershipsModel {
         &'a self,
         conn: &'a mut PgConnection,
         keys: &'a [MemberKey],
-    ) -> BoxFuture<'a, Result<Vec<(MemberKey, MemberRow)>, sqlx::Error>> {
+    ) -> BoxFuture<'a, Loaded<MemberKey, MemberRow>> {
         async move {
             let (channels, users): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
             let rows: Vec<MemberRow> = sqlx::query_as(&format!(

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{delete_any, qualified, Changes, Overlay, Projectable, ReadModel};
+use super::{delete_any, qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
@@ -121,7 +121,7 @@ impl ReadModel for MessagesModel {
         &'a self,
         conn: &'a mut PgConnection,
         keys: &'a [Uuid],
-    ) -> BoxFuture<'a, Result<Vec<(Uuid, MessageRow)>, sqlx::Error>> {
+    ) -> BoxFuture<'a, Loaded<Uuid, MessageRow>> {
         async move {
             let rows: Vec<MessageRow> = sqlx::query_as(&format!(
                 "SELECT id, channel_id, author_id, message_type, content, s3_key, content_type,

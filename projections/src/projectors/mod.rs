@@ -23,6 +23,9 @@ use crate::ProjectionError;
 /// One event as the projectors see it: the stored row and its decoded payload.
 pub type Projectable<'a> = (&'a RecordedEvent, &'a DecodedEvent);
 
+/// What [`ReadModel::load`] returns: the rows found, with their keys.
+pub type Loaded<K, R> = Result<Vec<(K, R)>, sqlx::Error>;
+
 /// A read table defined by a pure fold over events.
 pub trait ReadModel: Send + Sync {
     type Key: Eq + Hash + Clone + Send + Sync;
@@ -48,7 +51,7 @@ pub trait ReadModel: Send + Sync {
         &'a self,
         conn: &'a mut PgConnection,
         keys: &'a [Self::Key],
-    ) -> BoxFuture<'a, Result<Vec<(Self::Key, Self::Row)>, sqlx::Error>>;
+    ) -> BoxFuture<'a, Loaded<Self::Key, Self::Row>>;
 
     /// Writes a batch's net changes: purged channels, then deletions, then upserts.
     fn store<'a>(

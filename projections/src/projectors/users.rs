@@ -8,7 +8,7 @@ use futures::FutureExt;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{qualified, Changes, Overlay, Projectable, ReadModel};
+use super::{qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
@@ -127,7 +127,7 @@ impl ReadModel for UsersModel {
         &'a self,
         conn: &'a mut PgConnection,
         keys: &'a [Uuid],
-    ) -> BoxFuture<'a, Result<Vec<(Uuid, UserRow)>, sqlx::Error>> {
+    ) -> BoxFuture<'a, Loaded<Uuid, UserRow>> {
         async move {
             let rows: Vec<UserRow> = sqlx::query_as(&format!(
                 "SELECT id, username, email, first_name, last_name, bio, profile_picture, status,
