@@ -44,6 +44,21 @@ const SOCKET_DRAIN: Duration = Duration::from_millis(500);
 
 /// Connects to `DATABASE_URL`, or starts the private cluster in the data directory.
 pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Option<EmbeddedPostgres>)> {
+    open_database(config, false).await
+}
+
+/// A database for operator commands: like [`database`], but when a server already runs the
+/// embedded cluster in this data directory, connect to that one instead of failing.
+pub async fn database_beside_server(
+    config: &Config,
+) -> anyhow::Result<(PgConnectOptions, Option<EmbeddedPostgres>)> {
+    open_database(config, true).await
+}
+
+async fn open_database(
+    config: &Config,
+    attach: bool,
+) -> anyhow::Result<(PgConnectOptions, Option<EmbeddedPostgres>)> {
     if let Some(options) = &config.database {
         return Ok((options.clone(), None));
     }
@@ -52,7 +67,7 @@ pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Opti
         durable: true,
         max_connections: 200,
     };
-    let pg = match EmbeddedPostgres::start(options(config.data_dir.join("postgres"))).await {
+    let started = match EmbeddedPostgres::start(options(config.data_dir.join("postgres"))).await {
         // As root the cluster runs as the `postgres` user, which may not be able to enter the
         // data directory (a checkout under /root, say). Keep the cluster where it can live,
         // keyed by the data directory, rather than refuse to start.
@@ -63,7 +78,14 @@ pub async fn database(config: &Config) -> anyhow::Result<(PgConnectOptions, Opti
                 cluster = %fallback.display(),
                 "the postgres user cannot reach the data directory; keeping the embedded cluster elsewhere"
             );
-            EmbeddedPostgres::start(options(fallback)).await?
+            EmbeddedPostgres::start(options(fallback)).await
+        }
+        other => other,
+    };
+    let pg = match started {
+        Err(EmbeddedError::InUse { data_dir, pid }) if attach => {
+            tracing::info!(pid, "using the embedded PostgreSQL the running server started");
+            return Ok((EmbeddedPostgres::attach(&data_dir, EMBEDDED_DATABASE)?, None));
         }
         other => other?,
     };

@@ -194,7 +194,7 @@ async fn migrate(server: &Server) -> Result<(), String> {
         .connect_with(server.options(TEMPLATE))
         .await
         .map_err(|e| e.to_string())?;
-    let result = zync::db::migrate(&pool).await.map_err(|e| e.to_string());
+    let result = zync::db::migrate(&pool).await.map(drop).map_err(|e| e.to_string());
     pool.close().await;
     result
 }

@@ -180,10 +180,29 @@ impl EmbeddedPostgres {
         Ok(server)
     }
 
+    /// Connection options for the cluster another process (a running `zync serve`) already
+    /// runs in `data_dir`, so operator commands can work beside it. The socket directory is the
+    /// fifth line of `postmaster.pid`.
+    pub fn attach(data_dir: &Path, database: &str) -> Result<PgConnectOptions, EmbeddedError> {
+        let pid_file = data_dir.join("postmaster.pid");
+        let text = std::fs::read_to_string(&pid_file).map_err(io_err("read", &pid_file))?;
+        let socket_dir = text.lines().nth(4).map(str::trim).unwrap_or_default();
+        if socket_dir.is_empty() {
+            return Err(io_err("read the socket directory from", &pid_file)(
+                std::io::Error::other("no socket directory recorded"),
+            ));
+        }
+        Ok(Self::options_for(Path::new(socket_dir), database))
+    }
+
     /// Unix socket, cluster superuser; overrides whatever PGHOST, PGSSLMODE, ... say.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        Self::options_for(&self.socket_dir, database)
+    }
+
+    fn options_for(socket_dir: &Path, database: &str) -> PgConnectOptions {
         PgConnectOptions::new_without_pgpass()
-            .socket(&self.socket_dir)
+            .socket(socket_dir)
             .port(PORT)
             .username(SUPERUSER)
             .database(database)

@@ -1,0 +1,75 @@
+//! The `zync` command line: the server and the operator commands, one binary (clap).
+
+mod database;
+mod migrate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::Application;
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "zync", version, about = "Event-sourced chat backend")]
+pub struct Cli {
+    /// Data directory: embedded cluster, generated secret [env: ZYNC_DATA_DIR, default ./data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default). Without DATABASE_URL, runs a private PostgreSQL.
+    Serve {
+        /// Port to listen on [env: PORT, default 8000].
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Apply pending database migrations, list what was applied, and exit.
+    Migrate,
+    /// Read and check the audit log (the event store).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+
+}
+
+/// What a command asks the process to exit with, when it ran to the end.
+pub enum Outcome {
+    Success,
+    /// Ran fine but found something wrong (differences, say): exit status 1.
+    Findings,
+}
+
+impl Cli {
+    /// `serve` (or no subcommand): a long-running server rather than an operator command.
+    pub fn is_server(&self) -> bool {
+        matches!(self.command, None | Some(Command::Serve { .. }))
+    }
+
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<Outcome> {
+        let mut config = Config::from_env()?;
+        if let Some(dir) = self.data_dir {
+            config = config.with_data_dir(dir);
+        }
+        match self.command.unwrap_or(Command::Serve { port: None }) {
+            Command::Serve { port } => {
+                if let Some(port) = port {
+                    config.port = port;
+                }
+                Application::build(config).await?.run_until(shutdown).await?;
+                Ok(Outcome::Success)
+            }
+            Command::Migrate => migrate::run(&config).await,
+            Command::Audit { command } => match command {},
+        }
+    }
+}
