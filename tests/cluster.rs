@@ -13,30 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::ConnectOptions;
 
 const SECRET_KEY: &str = "cluster-test-secret-key-shared-by-every-node-0123456789";
 const STARTUP: Duration = Duration::from_secs(60);
-
-/// `DATABASE_URL` for a server process: the harness's database, over its Unix socket when it
-/// started its own cluster: `postgres:///DB?host=<socket dir>&port=<port>&user=<user>` (the user
-/// goes in the query: a URL with user info must have a host).
-fn database_url(db: &PgConnectOptions) -> String {
-    let name = db.get_database().expect("the harness names the database");
-    match db.get_socket() {
-        Some(socket) => {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("host", &socket.to_string_lossy())
-                .append_pair("port", &db.get_port().to_string())
-                .append_pair("user", db.get_username())
-                .finish();
-            format!("postgres:///{name}?{query}")
-        }
-        // A DATABASE_URL server: keep its host, user and password.
-        None => db.to_url_lossy().to_string(),
-    }
-}
 
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
@@ -188,7 +167,7 @@ fn created(events: &[Value]) -> Vec<&Value> {
 #[tokio::test]
 async fn two_processes_on_one_database_serve_one_identical_log() {
     let db = db::fresh_database().await;
-    let url = database_url(&db);
+    let url = db::database_url(&db);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -38,9 +38,7 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {
-
-}
+enum AuditCommand {}
 
 /// What a command asks the process to exit with, when it ran to the end.
 pub enum Outcome {
@@ -55,7 +53,10 @@ impl Cli {
         matches!(self.command, None | Some(Command::Serve { .. }))
     }
 
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<Outcome> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Outcome> {
         let mut config = Config::from_env()?;
         if let Some(dir) = self.data_dir {
             config = config.with_data_dir(dir);

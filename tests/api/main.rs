@@ -10,6 +10,8 @@ mod channels;
 mod channels_admin;
 mod channels_http;
 mod channels_members;
+mod cli_migrate;
+mod cli_support;
 mod events_paging;
 mod events_support;
 mod events_visibility;

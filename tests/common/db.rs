@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 use tokio::sync::OnceCell;
 use zync::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 
@@ -194,7 +194,29 @@ async fn migrate(server: &Server) -> Result<(), String> {
         .connect_with(server.options(TEMPLATE))
         .await
         .map_err(|e| e.to_string())?;
-    let result = zync::db::migrate(&pool).await.map(drop).map_err(|e| e.to_string());
+    let result = zync::db::migrate(&pool)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
     pool.close().await;
     result
+}
+
+/// `DATABASE_URL` for a server process: the harness's database, over its Unix socket when it
+/// started its own cluster: `postgres:///DB?host=<socket dir>&port=<port>&user=<user>` (the user
+/// goes in the query: a URL with user info must have a host).
+pub fn database_url(db: &PgConnectOptions) -> String {
+    let name = db.get_database().expect("the harness names the database");
+    match db.get_socket() {
+        Some(socket) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("host", &socket.to_string_lossy())
+                .append_pair("port", &db.get_port().to_string())
+                .append_pair("user", db.get_username())
+                .finish();
+            format!("postgres:///{name}?{query}")
+        }
+        // A DATABASE_URL server: keep its host, user and password.
+        None => db.to_url_lossy().to_string(),
+    }
 }
