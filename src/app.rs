@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use projections::{projectors, ProjectionRunner, RunnerHandle};
+use projections::RunnerHandle;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -151,7 +151,7 @@ impl Application {
         password::warm_up().await;
 
         let projections = if config.run_projections {
-            let runner = ProjectionRunner::new(pool.clone(), projectors::all("public"));
+            let runner = projections::live_runner(pool.clone());
             runner.init().await?;
             // Catch up before serving, so the first reads after downtime are already complete.
             let at = runner.catch_up().await.context("projection catch-up failed")?;

@@ -9,10 +9,19 @@ pub mod feed;
 pub mod projectors;
 pub mod rebuild;
 pub mod runner;
+pub mod shadow;
+pub mod status;
+pub mod verify;
 
 pub use event::{DecodedEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedReader};
 pub use runner::{ProjectionRunner, RunnerHandle};
+
+/// The live projections: every read model into `public`, as one set under one lock. Servers run
+/// it; operator commands take its lock to pause it.
+pub fn live_runner(pool: sqlx::PgPool) -> ProjectionRunner {
+    ProjectionRunner::new(pool, projectors::all("public"))
+}
 
 /// Why a batch could not be projected.
 #[derive(Debug, thiserror::Error)]

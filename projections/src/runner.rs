@@ -145,6 +145,13 @@ impl ProjectionRunner {
         }
     }
 
+    /// The cursor every projector of the set has passed (the least of their checkpoints).
+    pub async fn position(&self) -> Result<FeedCursor, ProjectionError> {
+        let mut conn = self.pool.acquire().await?;
+        let checkpoints = self.checkpoints(&mut conn).await?;
+        Ok(checkpoints.into_iter().min().unwrap_or(FeedCursor::START))
+    }
+
     /// Checkpoints in the order of `self.projectors`.
     async fn checkpoints(&self, conn: &mut PgConnection) -> Result<Vec<FeedCursor>, ProjectionError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(

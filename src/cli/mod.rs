@@ -2,6 +2,8 @@
 
 mod database;
 mod migrate;
+mod projections;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -30,6 +32,11 @@ enum Command {
     },
     /// Apply pending database migrations, list what was applied, and exit.
     Migrate,
+    /// Inspect and rebuild the read tables.
+    Projections {
+        #[command(subcommand)]
+        command: projections::Command,
+    },
     /// Read and check the audit log (the event store).
     Audit {
         #[command(subcommand)]
@@ -38,7 +45,11 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {}
+enum AuditCommand {
+    /// Rebuild every projection into a scratch schema and compare it row by row with the live
+    /// read tables; exits 1 if they differ.
+    Verify(verify::Args),
+}
 
 /// What a command asks the process to exit with, when it ran to the end.
 pub enum Outcome {
@@ -70,7 +81,10 @@ impl Cli {
                 Ok(Outcome::Success)
             }
             Command::Migrate => migrate::run(&config).await,
-            Command::Audit { command } => match command {},
+            Command::Projections { command } => projections::run(&config, command).await,
+            Command::Audit { command } => match command {
+                AuditCommand::Verify(args) => verify::run(&config, args).await,
+            },
         }
     }
 }

@@ -11,6 +11,7 @@ mod channels_admin;
 mod channels_http;
 mod channels_members;
 mod cli_migrate;
+mod cli_projections;
 mod cli_support;
 mod events_paging;
 mod events_support;

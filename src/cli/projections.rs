@@ -1,0 +1,180 @@
+//! `zync projections status | rebuild`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use projections::rebuild::Rebuild;
+use projections::status::{status, Status};
+
+use super::database::Database;
+use super::Outcome;
+use crate::config::Config;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Each projection's checkpoint, the log's head, the lag between them and the last error.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild read tables from the start of the log into shadow tables while servers keep
+    /// serving, then swap them in atomically. Safe to interrupt and rerun (it resumes).
+    Rebuild {
+        /// Projections to rebuild (see `status` for their names).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        names: Vec<String>,
+        /// Rebuild every projection.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+pub async fn run(config: &Config, command: Command) -> anyhow::Result<Outcome> {
+    let db = Database::open(config).await?;
+    let result = match command {
+        Command::Status { json } => print_status(&db, json).await,
+        Command::Rebuild { names, .. } => rebuild(&db, &names).await,
+    };
+    db.close().await?;
+    result
+}
+
+async fn print_status(db: &Database, json: bool) -> anyhow::Result<Outcome> {
+    let status = status(&db.pool).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", status_table(&status));
+    }
+    Ok(Outcome::Success)
+}
+
+fn status_table(status: &Status) -> String {
+    let mut out = format!(
+        "log head: position {} ({} events)\n\n{:<28} {:>10} {:>8}  {:<20}  {}\n",
+        status.head, status.events, "PROJECTION", "POSITION", "LAG", "UPDATED", "LAST ERROR"
+    );
+    for p in &status.projections {
+        let name = if p.rebuild {
+            format!("{} (rebuild)", p.name)
+        } else {
+            p.name.clone()
+        };
+        let updated = p
+            .updated_at
+            .map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+        out.push_str(&format!(
+            "{name:<28} {:>10} {:>8}  {updated:<20}  {}\n",
+            p.position,
+            p.lag,
+            p.last_error.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}
+
+async fn rebuild(db: &Database, names: &[String]) -> anyhow::Result<Outcome> {
+    let rebuild = Rebuild::begin(&db.pool, names).await?;
+    let label = rebuild.names().join(", ");
+    if !rebuild.resumed.is_empty() {
+        eprintln!(
+            "resuming the interrupted rebuild of {}",
+            rebuild.resumed.join(", ")
+        );
+    }
+    let (total, done) = rebuild.progress().await?;
+    let mut progress = Progress::new(&label, total, done);
+    let started = Instant::now();
+    let mut projected = 0u64;
+    loop {
+        let (read, _) = rebuild.step().await?;
+        if read == 0 {
+            break;
+        }
+        projected += read as u64;
+        progress.advance(read as u64);
+    }
+    progress.finish();
+    let cursor = rebuild.swap().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "rebuilt {label}: {projected} events in {seconds:.1}s ({:.0} events/s); swapped in at position {}",
+        projected as f64 / seconds.max(1e-9),
+        cursor.position
+    );
+    Ok(Outcome::Success)
+}
+
+/// A progress bar on a terminal; plain lines every few seconds otherwise (logs, CI).
+enum Progress {
+    Bar(ProgressBar),
+    Lines {
+        label: String,
+        total: u64,
+        done: u64,
+        started: Instant,
+        from: u64,
+        last: Instant,
+    },
+}
+
+const LINE_EVERY: Duration = Duration::from_secs(2);
+
+impl Progress {
+    fn new(label: &str, total: u64, done: u64) -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total).with_position(done);
+            let style = ProgressStyle::with_template(
+                "{msg} [{bar:40}] {human_pos}/{human_len} events  {per_sec}  ETA {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_message(format!("rebuilding {label}"));
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines {
+                label: label.to_string(),
+                total,
+                done,
+                started: Instant::now(),
+                from: done,
+                last: Instant::now(),
+            }
+        }
+    }
+
+    fn advance(&mut self, by: u64) {
+        match self {
+            Progress::Bar(bar) => bar.inc(by),
+            Progress::Lines {
+                label,
+                total,
+                done,
+                started,
+                from,
+                last,
+            } => {
+                *done += by;
+                if last.elapsed() >= LINE_EVERY {
+                    *last = Instant::now();
+                    let rate = (*done - *from) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    let eta = total.saturating_sub(*done) as f64 / rate.max(1.0);
+                    eprintln!(
+                        "rebuilding {label}: {done}/{total} events ({:.0}%), {rate:.0} events/s, ETA {eta:.0}s",
+                        *done as f64 * 100.0 / (*total).max(1) as f64
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
