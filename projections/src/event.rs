@@ -5,6 +5,7 @@ use aggregates::channel::ChannelEvent;
 use aggregates::message::MessageEvent;
 use aggregates::user::UserEvent;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::feed::FeedCursor;
@@ -52,13 +53,10 @@ impl RecordedEvent {
             return Err(self.unknown());
         }
         let decoded = match self.aggregate_type.as_str() {
-            aggregate_types::USER => serde_json::from_value(self.payload.clone()).map(DecodedEvent::User),
-            aggregate_types::CHANNEL => {
-                serde_json::from_value(self.payload.clone()).map(DecodedEvent::Channel)
-            }
-            aggregate_types::MESSAGE => {
-                serde_json::from_value(self.payload.clone()).map(DecodedEvent::Message)
-            }
+            // Deserialize from a borrow: a rebuild decodes millions of payloads.
+            aggregate_types::USER => UserEvent::deserialize(&self.payload).map(DecodedEvent::User),
+            aggregate_types::CHANNEL => ChannelEvent::deserialize(&self.payload).map(DecodedEvent::Channel),
+            aggregate_types::MESSAGE => MessageEvent::deserialize(&self.payload).map(DecodedEvent::Message),
             _ => return Err(self.unknown()),
         };
         decoded.map_err(|source| {

@@ -194,7 +194,7 @@ async fn an_unknown_event_stops_a_rebuild_loudly_and_leaves_the_live_tables_alon
     busy_history(&app).await;
     let position: i64 = sqlx::query_scalar(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-         VALUES ('channel', $1, 0, 'ChannelArchived', '1', '{\"ChannelArchived\": {}}', '{}')
+         VALUES ('Channel', $1, 1, 'ChannelArchived', '1', '{\"ChannelArchived\": {}}', '{}')
          RETURNING global_position",
     )
     .bind(uuid::Uuid::now_v7().to_string())
@@ -209,7 +209,7 @@ async fn an_unknown_event_stops_a_rebuild_loudly_and_leaves_the_live_tables_alon
     assert_eq!(ran.code, 2, "{}", ran.stdout);
     assert!(
         ran.stderr.contains(&format!(
-            "event at position {position} has unknown type channel/ChannelArchived"
+            "event at position {position} has unknown type Channel/ChannelArchived"
         )),
         "{}",
         ran.stderr

@@ -180,3 +180,6 @@ pub(crate) async fn delete_any(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod fold_tests;

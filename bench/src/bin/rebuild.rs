@@ -1,0 +1,100 @@
+//! Projection rebuild throughput: `cargo run --release -p zync-bench --bin rebuild [-- --events N]`
+//!
+//! Seeds a log of N events (default 1,000,000) into a private PostgreSQL, then measures:
+//! - baseline: reading and decoding the whole feed in the rebuild's batches, writing nothing
+//!   (the most any rebuild can do on this machine in this run);
+//! - `projections rebuild --all` (the library it runs): shadow tables, then the swap;
+//! - `audit verify`, which must report no differences.
+
+use clap::Parser;
+use projections::rebuild::{Rebuild, REBUILD_BATCH};
+use projections::{FeedCursor, FeedReader};
+use zync_bench::seed::{seed, Shape};
+use zync_bench::{rate, timed, BenchDb};
+
+#[derive(Parser)]
+struct Args {
+    /// Approximate number of events to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: i64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let db = BenchDb::start().await?;
+    let shape = Shape::for_events(args.events);
+    let (events, took) = timed(seed(&db.pool, shape)).await;
+    let events = events? as u64;
+    println!("seeded {events} events ({shape:?}) in {:.1}s", took.as_secs_f64());
+
+    let (read, baseline) = timed(read_and_decode_all(&db)).await;
+    let read = read?;
+    assert_eq!(read, events, "the baseline read the whole log");
+    let baseline_rate = rate(read, baseline);
+    println!(
+        "baseline: read + decode the feed      {:>8.2}s  {:>10.0} events/s",
+        baseline.as_secs_f64(),
+        baseline_rate
+    );
+
+    let (projected, took) = timed(rebuild_all(&db)).await;
+    let projected = projected?;
+    let rebuild_rate = rate(projected, took);
+    println!(
+        "projections rebuild --all             {:>8.2}s  {:>10.0} events/s  ({:.2} x baseline)",
+        took.as_secs_f64(),
+        rebuild_rate,
+        rebuild_rate / baseline_rate
+    );
+
+    let (report, took) = timed(projections::verify::verify(&db.pool)).await;
+    let report = report?;
+    println!(
+        "audit verify                          {:>8.2}s  {} differences; rows: {}",
+        took.as_secs_f64(),
+        report.difference_count(),
+        report
+            .tables
+            .iter()
+            .map(|t| format!("{} {}", t.table, t.rows))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    db.stop().await?;
+    anyhow::ensure!(report.difference_count() == 0, "verify found differences");
+    Ok(())
+}
+
+async fn read_and_decode_all(db: &BenchDb) -> anyhow::Result<u64> {
+    let reader = FeedReader {
+        batch_size: REBUILD_BATCH,
+    };
+    let mut conn = db.pool.acquire().await?;
+    let (mut cursor, mut read) = (FeedCursor::START, 0u64);
+    loop {
+        let batch = reader.read_after(&mut conn, cursor).await?;
+        let Some(last) = batch.last() else {
+            return Ok(read);
+        };
+        for event in &batch {
+            event.decode()?;
+        }
+        cursor = last.cursor();
+        read += batch.len() as u64;
+    }
+}
+
+async fn rebuild_all(db: &BenchDb) -> anyhow::Result<u64> {
+    let rebuild = Rebuild::begin(&db.pool, &[]).await?;
+    let mut projected = 0;
+    loop {
+        let (read, _) = rebuild.step().await?;
+        if read == 0 {
+            break;
+        }
+        projected += read as u64;
+    }
+    rebuild.swap().await?;
+    Ok(projected)
+}
