@@ -36,7 +36,8 @@ use crate::auth::CurrentUser;
 use crate::state::AppState;
 use crate::storage::local::LinkError;
 use crate::storage::{
-    effective_content_type, media_key, valid_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES,
+    content_disposition, effective_content_type, media_key, valid_key, ByteStream, StorageError, UploadLimit,
+    SNIFF_BYTES,
 };
 
 /// Room for the multipart framing (boundaries, part headers, small extra fields) on top of
@@ -300,7 +301,12 @@ pub async fn access_url(
     };
     let url = state
         .storage
-        .access_url(key, state.files.access_url_expiry)
+        .access_url(
+            key,
+            message.content_type.unwrap_or_default(),
+            message.original_filename.unwrap_or_default(),
+            state.files.access_url_expiry,
+        )
         .await
         .map_err(|e| match e {
             StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
@@ -309,17 +315,30 @@ pub async fn access_url(
     Ok(Json(AccessUrl { access_url: url }))
 }
 
-/// `expires` and `sig` of a link, from the raw query.
-fn link_params(query: Option<&str>) -> Option<(i64, String)> {
-    let (mut expires, mut sig) = (None, None);
-    for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
-        match &*name {
+/// What a link's query carries.
+struct LinkParams {
+    expires: i64,
+    /// The download's file name, if the link names one.
+    name: Option<String>,
+    sig: String,
+}
+
+/// `expires`, `name` and `sig` of a link, from the raw query.
+fn link_params(query: Option<&str>) -> Option<LinkParams> {
+    let (mut expires, mut name, mut sig) = (None, None, None);
+    for (param, value) in form_urlencoded::parse(query?.as_bytes()) {
+        match &*param {
             "expires" => expires = value.parse::<i64>().ok(),
+            "name" => name = Some(value.into_owned()),
             "sig" => sig = Some(value.into_owned()),
             _ => {}
         }
     }
-    Some((expires?, sig?))
+    Some(LinkParams {
+        expires: expires?,
+        name,
+        sig: sig?,
+    })
 }
 
 #[utoipa::path(
@@ -327,10 +346,11 @@ fn link_params(query: Option<&str>) -> Option<(i64, String)> {
     params(
         ("key" = String, Path, description = "The object key, e.g. media/<uuid>.png"),
         ("expires" = i64, Query, description = "Unix time the link expires"),
+        ("name" = Option<String>, Query, description = "The download's file name (signed)"),
         ("sig" = String, Query, description = "The link's signature"),
     ),
     responses(
-        (status = 200, description = "The file (local store only), with nosniff; anything but image/video/audio as an attachment"),
+        (status = 200, description = "The file (local store only), with nosniff; image/video/audio inline, anything else as an attachment"),
         (status = 403, description = "Expired, tampered or unsigned link", body = ErrorBody),
         (status = 404, description = "File not found", body = ErrorBody),
     )
@@ -346,10 +366,11 @@ pub async fn serve_file(
     if !valid_key(&key) {
         return Err(ApiError::not_found(FILE_NOT_FOUND));
     }
-    let Some((expires, sig)) = link_params(query.as_deref()) else {
+    let Some(link) = link_params(query.as_deref()) else {
         return Err(ApiError::forbidden("Missing link signature"));
     };
-    match store.verify(&key, expires, &sig, chrono::Utc::now().timestamp()) {
+    let now = chrono::Utc::now().timestamp();
+    match store.verify(&key, link.expires, link.name.as_deref(), &link.sig, now) {
         Ok(()) => {}
         Err(LinkError::Expired) => return Err(ApiError::forbidden("This link has expired")),
         Err(LinkError::BadSignature) => return Err(ApiError::forbidden("Invalid link signature")),
@@ -360,10 +381,10 @@ pub async fn serve_file(
     })?;
     let content_type = HeaderValue::from_str(&object.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let essence = object.content_type.to_ascii_lowercase();
-    let inline = ["image/", "video/", "audio/"]
-        .iter()
-        .any(|p| essence.starts_with(p));
+    // The same rule S3 downloads follow (through the presigned URL).
+    let disposition = content_disposition(&object.content_type, link.name.as_deref());
+    let disposition =
+        HeaderValue::from_str(&disposition).unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     let mut response = Body::from_stream(ReaderStream::new(object.file)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
@@ -381,11 +402,6 @@ pub async fn serve_file(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    if !inline {
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment"),
-        );
-    }
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
     Ok(response)
 }

@@ -2,7 +2,10 @@
 //! default, links served and signed by the app itself) and S3 (presigned GET URLs; any
 //! S3-compatible endpoint).
 
+pub mod disposition;
 pub mod s3;
+
+pub use disposition::{content_disposition, displays_inline};
 
 use std::time::Duration;
 
@@ -39,8 +42,17 @@ pub trait ObjectStore: Send + Sync {
     /// Removes the object; removing a missing object is not an error.
     fn delete(&self, key: String) -> BoxFuture<'_, Result<(), StorageError>>;
 
-    /// A URL that lets anyone holding it GET the object until it expires.
-    fn access_url(&self, key: String, expires_in: Duration) -> BoxFuture<'_, Result<String, StorageError>>;
+    /// A URL that lets anyone holding it GET the object until it expires. The download is
+    /// shown inline or saved as an attachment named `filename` as [`content_disposition`]
+    /// decides from `content_type` (the type recorded with the message and stored with the
+    /// object).
+    fn access_url(
+        &self,
+        key: String,
+        content_type: String,
+        filename: String,
+        expires_in: Duration,
+    ) -> BoxFuture<'_, Result<String, StorageError>>;
 }
 
 pub mod local;

@@ -1,6 +1,6 @@
 //! File messages on S3, end to end over HTTP, against a real S3-compatible server that checks
-//! signatures (s3s-fs, in process): upload, presigned download, deletion, and the storage
-//! server going away.
+//! signatures (s3s-fs, in process): upload, presigned download and how it is served, deletion,
+//! and the storage server going away.
 
 use std::time::Duration;
 
@@ -63,6 +63,48 @@ async fn a_png_round_trips_through_s3_and_deletion_removes_it() {
         .expect(200);
     assert_eq!(download(&app, &url).await.status, 404, "the link stops working");
     assert!(!holds_key(), "the object is removed");
+}
+
+#[tokio::test]
+async fn presigned_downloads_follow_the_local_stores_disposition_rule() {
+    let server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    let link = |id: String| {
+        let (app, owner) = (&app, &room.owner);
+        async move {
+            access_url(app, owner, &id).await.expect(200)["access_url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+
+    let page = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+    let m = upload(&app, &room.member, &room.channel, "page.html", "text/html", page)
+        .await
+        .expect(201);
+    assert_eq!(m["message_type"], "file");
+    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.bytes, page);
+    assert_eq!(got.header("content-type"), Some("text/html"));
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("attachment; filename=\"page.html\"; filename*=UTF-8''page.html")
+    );
+
+    let bytes = png(4, 4);
+    let m = upload(&app, &room.member, &room.channel, "pic.png", "image/png", &bytes)
+        .await
+        .expect(201);
+    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.bytes, bytes);
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("inline; filename=\"pic.png\"; filename*=UTF-8''pic.png")
+    );
 }
 
 #[tokio::test]

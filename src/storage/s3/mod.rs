@@ -1,7 +1,7 @@
 //! S3 (or any S3-compatible server) through aws-sdk-s3. Uploads are streamed: a body under one
 //! part is a single PutObject, anything larger a multipart upload with bounded memory (one part
 //! buffered at a time) that is aborted on any failure, so nothing is ever left under the key.
-//! Access URLs are presigned GETs.
+//! Access URLs are presigned GETs that tell S3 which `Content-Disposition` to send.
 
 use std::fmt;
 use std::time::Duration;
@@ -24,7 +24,7 @@ mod settings;
 
 pub use settings::S3Settings;
 
-use super::{ByteStream, ObjectStore, StorageError};
+use super::{content_disposition, ByteStream, ObjectStore, StorageError};
 
 /// Size of every multipart part but the last (S3's minimum part size). A body shorter than this
 /// is sent with one PutObject.
@@ -350,15 +350,26 @@ impl ObjectStore for S3Store {
         })
     }
 
-    fn access_url(&self, key: String, expires_in: Duration) -> BoxFuture<'_, Result<String, StorageError>> {
+    fn access_url(
+        &self,
+        key: String,
+        content_type: String,
+        filename: String,
+        expires_in: Duration,
+    ) -> BoxFuture<'_, Result<String, StorageError>> {
         Box::pin(async move {
             let config = PresigningConfig::expires_in(expires_in)
                 .map_err(|e| StorageError::Unavailable(format!("invalid access URL expiry: {e}")))?;
+            // S3 sends the object's stored headers, which say nothing about disposition: the
+            // override makes it send ours. It is part of the signed query, so a link holder
+            // cannot remove it or turn an attachment inline.
+            let disposition = content_disposition(&content_type, Some(&filename));
             let presigned = self
                 .client
                 .get_object()
                 .bucket(&self.bucket)
                 .key(&key)
+                .response_content_disposition(disposition)
                 .presigned(config)
                 .await
                 .map_err(|e| unavailable("presign GetObject", e))?;
