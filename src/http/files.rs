@@ -1,6 +1,6 @@
-//! File messages: upload (`POST /messages/channels/{channel_id}/files`), expiring access URLs
-//! (`GET /messages/{message_id}/access-url`) and, for the local store, the signed links
-//! themselves (`GET /files/{*key}`).
+//! File messages: upload (`POST /messages/channels/{channel_id}/files`) and expiring access URLs
+//! (`GET /messages/{message_id}/access-url`). The local store's links themselves
+//! (`GET /files/{*key}`) are served by [`super::file_links`].
 //!
 //! An upload is authorized before its body is read, streamed through a size limiter into the
 //! store (never held in memory), typed by its magic bytes (see
@@ -13,15 +13,13 @@ use aggregates::message::MessageCommand;
 use aggregates::values::{ContentType, FileName};
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartError;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::io::ReaderStream;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -34,11 +32,7 @@ use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
 use crate::state::AppState;
-use crate::storage::local::LinkError;
-use crate::storage::{
-    content_disposition, effective_content_type, media_key, valid_key, ByteStream, StorageError, UploadLimit,
-    SNIFF_BYTES,
-};
+use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
 /// Room for the multipart framing (boundaries, part headers, small extra fields) on top of
 /// `MAX_UPLOAD_BYTES`: the whole request body is capped at their sum.
@@ -47,7 +41,7 @@ pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 const NO_FILENAME_OR_TYPE: &str = "File must have a filename and a content type";
 const NOT_A_FILE_MESSAGE: &str = "Not a file message";
 const STORAGE_UNAVAILABLE: &str = "File storage is unavailable; please retry";
-const FILE_NOT_FOUND: &str = "File not found";
+pub(super) const FILE_NOT_FOUND: &str = "File not found";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,11 +52,11 @@ pub fn routes() -> Router<AppState> {
             post(upload_file).layer(DefaultBodyLimit::disable()),
         )
         .both("/messages/{message_id}/access-url", get(access_url))
-        .route("/files/{*key}", get(serve_file))
+        .route("/files/{*key}", get(super::file_links::serve_file))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(upload_file, access_url, serve_file))]
+#[openapi(paths(upload_file, access_url, super::file_links::serve_file))]
 pub struct FilesApi;
 
 /// The multipart form of an upload.
@@ -100,7 +94,7 @@ fn multipart_error(e: &MultipartError, max: u64) -> ApiError {
     }
 }
 
-fn storage_error(e: &StorageError) -> ApiError {
+pub(super) fn storage_error(e: &StorageError) -> ApiError {
     tracing::error!(error = %e, "file storage failed");
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE)
 }
@@ -313,95 +307,4 @@ pub async fn access_url(
             e => storage_error(&e),
         })?;
     Ok(Json(AccessUrl { access_url: url }))
-}
-
-/// What a link's query carries.
-struct LinkParams {
-    expires: i64,
-    /// The download's file name, if the link names one.
-    name: Option<String>,
-    sig: String,
-}
-
-/// `expires`, `name` and `sig` of a link, from the raw query.
-fn link_params(query: Option<&str>) -> Option<LinkParams> {
-    let (mut expires, mut name, mut sig) = (None, None, None);
-    for (param, value) in form_urlencoded::parse(query?.as_bytes()) {
-        match &*param {
-            "expires" => expires = value.parse::<i64>().ok(),
-            "name" => name = Some(value.into_owned()),
-            "sig" => sig = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    Some(LinkParams {
-        expires: expires?,
-        name,
-        sig: sig?,
-    })
-}
-
-#[utoipa::path(
-    get, path = "/files/{key}", tag = "messages",
-    params(
-        ("key" = String, Path, description = "The object key, e.g. media/<uuid>.png"),
-        ("expires" = i64, Query, description = "Unix time the link expires"),
-        ("name" = Option<String>, Query, description = "The download's file name (signed)"),
-        ("sig" = String, Query, description = "The link's signature"),
-    ),
-    responses(
-        (status = 200, description = "The file (local store only), with nosniff; image/video/audio inline, anything else as an attachment"),
-        (status = 403, description = "Expired, tampered or unsigned link", body = ErrorBody),
-        (status = 404, description = "File not found", body = ErrorBody),
-    )
-)]
-pub async fn serve_file(
-    State(state): State<AppState>,
-    PathParam(key): PathParam<String>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    let Some(store) = state.local_files.as_ref() else {
-        return Err(ApiError::not_found("Not Found"));
-    };
-    if !valid_key(&key) {
-        return Err(ApiError::not_found(FILE_NOT_FOUND));
-    }
-    let Some(link) = link_params(query.as_deref()) else {
-        return Err(ApiError::forbidden("Missing link signature"));
-    };
-    let now = chrono::Utc::now().timestamp();
-    match store.verify(&key, link.expires, link.name.as_deref(), &link.sig, now) {
-        Ok(()) => {}
-        Err(LinkError::Expired) => return Err(ApiError::forbidden("This link has expired")),
-        Err(LinkError::BadSignature) => return Err(ApiError::forbidden("Invalid link signature")),
-    }
-    let object = store.open(&key).await.map_err(|e| match e {
-        StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
-        e => storage_error(&e),
-    })?;
-    let content_type = HeaderValue::from_str(&object.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    // The same rule S3 downloads follow (through the presigned URL).
-    let disposition = content_disposition(&object.content_type, link.name.as_deref());
-    let disposition =
-        HeaderValue::from_str(&disposition).unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    let mut response = Body::from_stream(ReaderStream::new(object.file)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Whatever it is, it never runs as a page of our origin.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    headers.insert(header::CONTENT_DISPOSITION, disposition);
-    Ok(response)
 }
