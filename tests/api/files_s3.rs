@@ -149,3 +149,32 @@ async fn a_stopped_storage_server_gives_a_clear_error_and_no_message() {
             .unwrap();
     assert_eq!(stored, 0);
 }
+
+#[tokio::test]
+async fn a_channel_is_deleted_even_when_its_files_cannot_be_removed() {
+    let mut server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    let m = upload(
+        &app,
+        &room.member,
+        &room.channel,
+        "pic.png",
+        "image/png",
+        &png(4, 4),
+    )
+    .await
+    .expect(201);
+    server.stop().await;
+
+    // The deletion event is the source of truth: a storage failure is logged, not returned.
+    app.delete(&format!("/channels/{}", room.channel), Some(&room.owner.token))
+        .await
+        .expect(200);
+    let gone = app
+        .get(&format!("/channels/{}", room.channel), Some(&room.owner.token))
+        .await;
+    assert_eq!(gone.status, 404);
+    let gone = access_url(&app, &room.owner, m["id"].as_str().unwrap()).await;
+    assert_eq!(gone.status, 404);
+}
