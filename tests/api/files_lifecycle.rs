@@ -206,4 +206,3 @@ async fn a_deleted_authors_files_stay_with_their_messages() {
         assert_eq!(got.bytes, bytes);
     }
 }
-
