@@ -177,8 +177,12 @@ pub async fn upload_file(
             }
         }
     }
-    let content_type = ContentType::parse(effective_content_type(&declared, &prefix))
-        .map_err(|e| ApiError::invalid(Issue::body(&e)))?;
+    let content_type = ContentType::parse(effective_content_type(
+        &declared,
+        original_filename.as_str(),
+        &prefix,
+    ))
+    .map_err(|e| ApiError::invalid(Issue::body(&e)))?;
     let key = media_key(original_filename.as_str());
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);

@@ -240,3 +240,25 @@ async fn the_real_type_is_recorded_when_the_declared_one_is_wrong() {
     assert_eq!(m["content_type"], "image/png");
     assert_eq!(m["message_type"], "image");
 }
+
+#[tokio::test]
+async fn office_documents_keep_their_declared_type() {
+    let (app, _files, room) = files_room().await;
+    // The start of a ZIP archive, as a .docx is, whose first entry names no particular format.
+    let mut docx = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    docx.resize(30, 0);
+    docx.extend_from_slice(b"customXml/item1.xml");
+    docx.resize(4096, 0);
+    let word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let m = upload(&app, &room.member, &room.channel, "report.docx", word, &docx)
+        .await
+        .expect(201);
+    assert_eq!(m["content_type"], word);
+    assert_eq!(m["message_type"], "file");
+
+    // The same bytes claiming to be a Word document under another extension are a ZIP archive.
+    let m = upload(&app, &room.member, &room.channel, "report.html", word, &docx)
+        .await
+        .expect(201);
+    assert_eq!(m["content_type"], "application/zip");
+}
