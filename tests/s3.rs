@@ -1,6 +1,7 @@
 //! The S3 store against a real S3-compatible server started in process (s3s-fs, verifying
-//! SigV4 signatures): uploads small and multipart, download through presigned URLs, expiry,
-//! tampering, delete, a failing body, and a stopped server.
+//! SigV4 signatures): uploads small and multipart, download through presigned URLs (with the
+//! `Content-Disposition` they ask for), expiry, tampering, delete, a failing body, and a stopped
+//! server.
 
 #[path = "common/s3_server.rs"]
 mod s3_server;
@@ -104,7 +105,12 @@ async fn small_upload_round_trips_through_a_presigned_url() {
     assert_eq!(stored, data.len() as u64);
 
     let url = store
-        .access_url("media/small.png".into(), Duration::from_secs(600))
+        .access_url(
+            "media/small.png".into(),
+            "image/png".into(),
+            "small.png".into(),
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
     assert!(
@@ -116,6 +122,87 @@ async fn small_upload_round_trips_through_a_presigned_url() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/png");
     assert!(response.bytes().await.unwrap() == data, "identical bytes");
+}
+
+/// The `response-content-disposition` a presigned URL asks S3 for.
+fn requested_disposition(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "response-content-disposition")
+        .map(|(_, value)| value.into_owned())
+}
+
+#[tokio::test]
+async fn presigned_urls_serve_html_as_an_attachment_and_images_inline() {
+    let server = S3Server::start().await;
+    let store = store(&server).await;
+    let page = b"<!DOCTYPE html><script>alert(document.cookie)</script>";
+    store
+        .put("media/page.html".into(), "text/html".into(), body(page))
+        .await
+        .unwrap();
+    let image = payload(1000);
+    store
+        .put("media/pic.png".into(), "image/png".into(), body(&image))
+        .await
+        .unwrap();
+
+    let html_url = store
+        .access_url(
+            "media/page.html".into(),
+            "text/html".into(),
+            "résumé \"v2\".html".into(),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    let attachment = "attachment; filename=\"r_sum_ _v2_.html\"; \
+                      filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.html";
+    assert_eq!(requested_disposition(&html_url).as_deref(), Some(attachment));
+    let response = get(&html_url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    assert_eq!(response.headers()["content-disposition"], attachment);
+    assert_eq!(&response.bytes().await.unwrap()[..], page);
+
+    let png_url = store
+        .access_url(
+            "media/pic.png".into(),
+            "image/png".into(),
+            "pic.png".into(),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    let inline = "inline; filename=\"pic.png\"; filename*=UTF-8''pic.png";
+    assert_eq!(requested_disposition(&png_url).as_deref(), Some(inline));
+    let response = get(&png_url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-disposition"], inline);
+    assert!(response.bytes().await.unwrap() == image);
+
+    // The override is signed: a link holder can neither drop it nor make the page inline.
+    let (head, query) = html_url.split_once('?').unwrap();
+    let with_override = |value: Option<&str>| {
+        let mut params: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.starts_with("response-content-disposition="))
+            .collect();
+        let replaced = value.map(|v| format!("response-content-disposition={v}"));
+        params.extend(replaced.as_deref());
+        format!("{head}?{}", params.join("&"))
+    };
+    assert_eq!(get(&with_override(None)).await.status(), 403, "override removed");
+    assert_eq!(
+        get(&with_override(Some("inline"))).await.status(),
+        403,
+        "override changed"
+    );
+    assert_eq!(
+        get(&html_url).await.status(),
+        200,
+        "the untouched URL still works"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +217,12 @@ async fn an_empty_body_is_stored_as_an_empty_object() {
         0
     );
     let url = store
-        .access_url("media/empty".into(), Duration::from_secs(60))
+        .access_url(
+            "media/empty".into(),
+            "text/plain".into(),
+            "empty".into(),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     let response = get(&url).await;
@@ -156,7 +248,12 @@ async fn large_upload_goes_multipart_and_round_trips() {
     assert_eq!(stored, data.len() as u64);
 
     let url = store
-        .access_url("media/big.bin".into(), Duration::from_secs(600))
+        .access_url(
+            "media/big.bin".into(),
+            "application/octet-stream".into(),
+            "big.bin".into(),
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
     let response = get(&url).await;
@@ -177,7 +274,12 @@ async fn expired_presigned_url_is_refused() {
         .unwrap();
 
     let url = store
-        .access_url("media/x.txt".into(), Duration::from_secs(1))
+        .access_url(
+            "media/x.txt".into(),
+            "text/plain".into(),
+            "x.txt".into(),
+            Duration::from_secs(1),
+        )
         .await
         .unwrap();
     assert_eq!(get(&url).await.status(), 200, "valid before it expires");
@@ -202,7 +304,12 @@ async fn tampered_presigned_url_is_refused() {
         .await
         .unwrap();
     let url = store
-        .access_url("media/a.txt".into(), Duration::from_secs(600))
+        .access_url(
+            "media/a.txt".into(),
+            "text/plain".into(),
+            "a.txt".into(),
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
 
@@ -248,7 +355,12 @@ async fn deleted_object_is_gone_and_deleting_again_is_fine() {
         .await
         .unwrap();
     let url = store
-        .access_url("media/d.txt".into(), Duration::from_secs(600))
+        .access_url(
+            "media/d.txt".into(),
+            "text/plain".into(),
+            "d.txt".into(),
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
     assert_eq!(get(&url).await.status(), 200);

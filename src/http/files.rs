@@ -1,6 +1,6 @@
-//! File messages: upload (`POST /messages/channels/{channel_id}/files`), expiring access URLs
-//! (`GET /messages/{message_id}/access-url`) and, for the local store, the signed links
-//! themselves (`GET /files/{*key}`).
+//! File messages: upload (`POST /messages/channels/{channel_id}/files`) and expiring access URLs
+//! (`GET /messages/{message_id}/access-url`). The local store's links themselves
+//! (`GET /files/{*key}`) are served by [`super::file_links`].
 //!
 //! An upload is authorized before its body is read, streamed through a size limiter into the
 //! store (never held in memory), typed by its magic bytes (see
@@ -13,15 +13,13 @@ use aggregates::message::MessageCommand;
 use aggregates::values::{ContentType, FileName};
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartError;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::io::ReaderStream;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -34,10 +32,7 @@ use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
 use crate::state::AppState;
-use crate::storage::local::LinkError;
-use crate::storage::{
-    effective_content_type, media_key, valid_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES,
-};
+use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
 /// Room for the multipart framing (boundaries, part headers, small extra fields) on top of
 /// `MAX_UPLOAD_BYTES`: the whole request body is capped at their sum.
@@ -46,7 +41,7 @@ pub const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 const NO_FILENAME_OR_TYPE: &str = "File must have a filename and a content type";
 const NOT_A_FILE_MESSAGE: &str = "Not a file message";
 const STORAGE_UNAVAILABLE: &str = "File storage is unavailable; please retry";
-const FILE_NOT_FOUND: &str = "File not found";
+pub(super) const FILE_NOT_FOUND: &str = "File not found";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,11 +52,11 @@ pub fn routes() -> Router<AppState> {
             post(upload_file).layer(DefaultBodyLimit::disable()),
         )
         .both("/messages/{message_id}/access-url", get(access_url))
-        .route("/files/{*key}", get(serve_file))
+        .route("/files/{*key}", get(super::file_links::serve_file))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(upload_file, access_url, serve_file))]
+#[openapi(paths(upload_file, access_url, super::file_links::serve_file))]
 pub struct FilesApi;
 
 /// The multipart form of an upload.
@@ -99,7 +94,7 @@ fn multipart_error(e: &MultipartError, max: u64) -> ApiError {
     }
 }
 
-fn storage_error(e: &StorageError) -> ApiError {
+pub(super) fn storage_error(e: &StorageError) -> ApiError {
     tracing::error!(error = %e, "file storage failed");
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE)
 }
@@ -182,8 +177,12 @@ pub async fn upload_file(
             }
         }
     }
-    let content_type = ContentType::parse(effective_content_type(&declared, &prefix))
-        .map_err(|e| ApiError::invalid(Issue::body(&e)))?;
+    let content_type = ContentType::parse(effective_content_type(
+        &declared,
+        original_filename.as_str(),
+        &prefix,
+    ))
+    .map_err(|e| ApiError::invalid(Issue::body(&e)))?;
     let key = media_key(original_filename.as_str());
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
@@ -270,9 +269,52 @@ pub async fn upload_file(
 
 /// Removes an object no message needs any more; a failure is logged (the object is orphaned,
 /// and its links still expire), not the client's problem.
-pub(super) async fn remove_object(state: &AppState, key: &str) {
-    if let Err(e) = state.storage.delete(key.to_string()).await {
-        tracing::warn!(key, error = %e, "could not remove a stored file");
+pub(super) async fn remove_object(state: &AppState, key: &str) -> bool {
+    match state.storage.delete(key.to_string()).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(key, error = %e, "could not remove a stored file");
+            false
+        }
+    }
+}
+
+/// How many objects of a deleted channel are removed at once.
+const REMOVE_CONCURRENCY: usize = 8;
+
+/// Removes the objects of every file message of a channel that was just deleted (call it only
+/// after the deletion is acknowledged: the event is the source of truth, and no message of the
+/// channel can be read or get an access URL any more). Best effort: a failure is logged, never
+/// the client's problem. Runs as its own task, so a client that hangs up does not stop it half
+/// way; the caller still waits for it, so the answer comes once the objects are gone.
+pub(super) async fn remove_channel_objects(state: &AppState, channel_id: Uuid) {
+    let state = state.clone();
+    let task = tokio::spawn(async move {
+        // From the log: a file posted just before the deletion is there even if the read
+        // table had not shown it yet (posts and the deletion serialise in the guard trigger).
+        let keys = match crate::read::messages::file_keys_posted_in_channel(&state.pool, channel_id).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(%channel_id, error = %e, "could not list a deleted channel's files");
+                return;
+            }
+        };
+        let total = keys.len();
+        let removed = futures::stream::iter(keys)
+            .map(|key| {
+                let state = &state;
+                async move { remove_object(state, &key).await }
+            })
+            .buffer_unordered(REMOVE_CONCURRENCY)
+            .filter(|removed| futures::future::ready(*removed))
+            .count()
+            .await;
+        if removed < total {
+            tracing::warn!(%channel_id, total, removed, "some files of a deleted channel were not removed");
+        }
+    });
+    if let Err(e) = task.await {
+        tracing::warn!(%channel_id, error = %e, "removing a deleted channel's files failed");
     }
 }
 
@@ -300,92 +342,16 @@ pub async fn access_url(
     };
     let url = state
         .storage
-        .access_url(key, state.files.access_url_expiry)
+        .access_url(
+            key,
+            message.content_type.unwrap_or_default(),
+            message.original_filename.unwrap_or_default(),
+            state.files.access_url_expiry,
+        )
         .await
         .map_err(|e| match e {
             StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
             e => storage_error(&e),
         })?;
     Ok(Json(AccessUrl { access_url: url }))
-}
-
-/// `expires` and `sig` of a link, from the raw query.
-fn link_params(query: Option<&str>) -> Option<(i64, String)> {
-    let (mut expires, mut sig) = (None, None);
-    for (name, value) in form_urlencoded::parse(query?.as_bytes()) {
-        match &*name {
-            "expires" => expires = value.parse::<i64>().ok(),
-            "sig" => sig = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    Some((expires?, sig?))
-}
-
-#[utoipa::path(
-    get, path = "/files/{key}", tag = "messages",
-    params(
-        ("key" = String, Path, description = "The object key, e.g. media/<uuid>.png"),
-        ("expires" = i64, Query, description = "Unix time the link expires"),
-        ("sig" = String, Query, description = "The link's signature"),
-    ),
-    responses(
-        (status = 200, description = "The file (local store only), with nosniff; anything but image/video/audio as an attachment"),
-        (status = 403, description = "Expired, tampered or unsigned link", body = ErrorBody),
-        (status = 404, description = "File not found", body = ErrorBody),
-    )
-)]
-pub async fn serve_file(
-    State(state): State<AppState>,
-    PathParam(key): PathParam<String>,
-    RawQuery(query): RawQuery,
-) -> ApiResult<Response> {
-    let Some(store) = state.local_files.as_ref() else {
-        return Err(ApiError::not_found("Not Found"));
-    };
-    if !valid_key(&key) {
-        return Err(ApiError::not_found(FILE_NOT_FOUND));
-    }
-    let Some((expires, sig)) = link_params(query.as_deref()) else {
-        return Err(ApiError::forbidden("Missing link signature"));
-    };
-    match store.verify(&key, expires, &sig, chrono::Utc::now().timestamp()) {
-        Ok(()) => {}
-        Err(LinkError::Expired) => return Err(ApiError::forbidden("This link has expired")),
-        Err(LinkError::BadSignature) => return Err(ApiError::forbidden("Invalid link signature")),
-    }
-    let object = store.open(&key).await.map_err(|e| match e {
-        StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),
-        e => storage_error(&e),
-    })?;
-    let content_type = HeaderValue::from_str(&object.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let essence = object.content_type.to_ascii_lowercase();
-    let inline = ["image/", "video/", "audio/"]
-        .iter()
-        .any(|p| essence.starts_with(p));
-    let mut response = Body::from_stream(ReaderStream::new(object.file)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Whatever it is, it never runs as a page of our origin.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    if !inline {
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment"),
-        );
-    }
-    Ok(response)
 }

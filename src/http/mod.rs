@@ -6,6 +6,7 @@ pub mod error;
 pub mod errors_map;
 pub mod events;
 pub mod extract;
+pub mod file_links;
 pub mod files;
 pub mod memberships;
 pub mod messages;

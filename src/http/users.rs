@@ -272,6 +272,8 @@ pub async fn delete_user(
     // The deletion event freed the identity claim, which already revokes every token; the
     // credentials row has no further use.
     credentials::remove(&state.pool, user_id).await?;
+    // Their messages are not deleted (they stay in their channels with a null `author`), so the
+    // files of their file messages stay too: those go with the message or its channel.
     Ok(Json(Acknowledgement {
         message: "User deleted successfully".into(),
     }))

@@ -6,10 +6,14 @@
 //! A put streams into a temporary file and renames it into place only when complete: a failed or
 //! refused upload leaves nothing behind.
 //!
-//! Links: `/files/<key>?expires=<unix seconds>&sig=<hex HMAC-SHA256 of "<key>\n<expires>">`,
-//! keyed by a key derived from `SECRET_KEY` (so every node with the same secret accepts them).
-//! They are relative to the server unless `PUBLIC_BASE_URL` is set, in which case they are
-//! absolute (`<PUBLIC_BASE_URL>/files/...`).
+//! Links: `/files/<key>?expires=<unix seconds>&name=<file name>&sig=<hex HMAC-SHA256 of
+//! "<key>\n<expires>\n<name>">`, keyed by a key derived from `SECRET_KEY` (so every node with the
+//! same secret accepts them). `name` is the download's file name in `Content-Disposition`; it is
+//! signed so a link holder cannot rename the download. A link without a name signs
+//! `"<key>\n<expires>"` (links issued before names were added stay valid until they expire; keys
+//! and expiry times hold no newline, so the two forms cannot be confused). Links are relative to
+//! the server unless `PUBLIC_BASE_URL` is set, in which case they are absolute
+//! (`<PUBLIC_BASE_URL>/files/...`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +25,7 @@ use sha2::Sha256;
 use tokio::fs;
 use tokio::io::AsyncWriteExt;
 
+use super::disposition::clean_name;
 use super::{valid_key, ByteStream, ObjectStore, StorageError};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -83,22 +88,33 @@ impl LocalStore {
         self.root.join(META_DIR).join(key)
     }
 
-    fn mac(&self, key: &str, expires: i64) -> HmacSha256 {
+    fn mac(&self, key: &str, expires: i64, name: Option<&str>) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.link_key).expect("HMAC takes keys of any length");
         mac.update(key.as_bytes());
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());
+        if let Some(name) = name {
+            mac.update(b"\n");
+            mac.update(name.as_bytes());
+        }
         mac
     }
 
-    pub fn sign(&self, key: &str, expires: i64) -> String {
-        hex::encode(self.mac(key, expires).finalize().into_bytes())
+    pub fn sign(&self, key: &str, expires: i64, name: Option<&str>) -> String {
+        hex::encode(self.mac(key, expires, name).finalize().into_bytes())
     }
 
     /// Checks a link's signature (in constant time), then its expiry against `now`.
-    pub fn verify(&self, key: &str, expires: i64, sig: &str, now: i64) -> Result<(), LinkError> {
+    pub fn verify(
+        &self,
+        key: &str,
+        expires: i64,
+        name: Option<&str>,
+        sig: &str,
+        now: i64,
+    ) -> Result<(), LinkError> {
         let sig = hex::decode(sig).map_err(|_| LinkError::BadSignature)?;
-        self.mac(key, expires)
+        self.mac(key, expires, name)
             .verify_slice(&sig)
             .map_err(|_| LinkError::BadSignature)?;
         if now > expires {
@@ -107,12 +123,18 @@ impl LocalStore {
         Ok(())
     }
 
-    /// The link to `key`, valid until `expires` (unix seconds).
-    pub fn link(&self, key: &str, expires: i64) -> String {
+    /// The link to `key`, valid until `expires` (unix seconds), downloading as `name`.
+    pub fn link(&self, key: &str, expires: i64, name: Option<&str>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("expires", &expires.to_string());
+        if let Some(name) = name {
+            query.append_pair("name", name);
+        }
+        query.append_pair("sig", &self.sign(key, expires, name));
         format!(
-            "{}/files/{key}?expires={expires}&sig={}",
+            "{}/files/{key}?{}",
             self.public_base_url.as_deref().unwrap_or(""),
-            self.sign(key, expires)
+            query.finish()
         )
     }
 
@@ -218,14 +240,23 @@ impl ObjectStore for LocalStore {
         async move { self.delete_inner(&key).await }.boxed()
     }
 
-    fn access_url(&self, key: String, expires_in: Duration) -> BoxFuture<'_, Result<String, StorageError>> {
+    /// `content_type` is not needed here: when a link is served, the disposition is decided
+    /// from the type stored with the object (the same one), in `http::files::serve_file`.
+    fn access_url(
+        &self,
+        key: String,
+        _content_type: String,
+        filename: String,
+        expires_in: Duration,
+    ) -> BoxFuture<'_, Result<String, StorageError>> {
         async move {
             if !valid_key(&key) {
                 return Err(StorageError::NotFound);
             }
             let expires =
                 chrono::Utc::now().timestamp() + i64::try_from(expires_in.as_secs()).unwrap_or(i64::MAX / 2);
-            Ok(self.link(&key, expires))
+            let name = clean_name(&filename);
+            Ok(self.link(&key, expires, (!name.is_empty()).then_some(name.as_str())))
         }
         .boxed()
     }
@@ -244,30 +275,55 @@ mod tests {
     #[test]
     fn links_verify_and_refuse_tampering_and_expiry() {
         let s = store();
-        let sig = s.sign("media/a.png", 100);
-        assert_eq!(s.verify("media/a.png", 100, &sig, 100), Ok(()));
-        assert_eq!(s.verify("media/a.png", 100, &sig, 101), Err(LinkError::Expired));
+        let sig = s.sign("media/a.png", 100, None);
+        assert_eq!(s.verify("media/a.png", 100, None, &sig, 100), Ok(()));
         assert_eq!(
-            s.verify("media/b.png", 100, &sig, 50),
+            s.verify("media/a.png", 100, None, &sig, 101),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            s.verify("media/b.png", 100, None, &sig, 50),
             Err(LinkError::BadSignature)
         );
         assert_eq!(
-            s.verify("media/a.png", 101, &sig, 50),
+            s.verify("media/a.png", 101, None, &sig, 50),
             Err(LinkError::BadSignature)
         );
         assert_eq!(
-            s.verify("media/a.png", 100, "zz", 50),
+            s.verify("media/a.png", 100, None, "zz", 50),
             Err(LinkError::BadSignature)
         );
         assert!(s
-            .link("media/a.png", 100)
+            .link("media/a.png", 100, None)
             .starts_with("/files/media/a.png?expires=100&sig="));
         let other = LocalStore::new(s.root(), b"other secret", Some("https://x.test/".into())).unwrap();
         assert_eq!(
-            other.verify("media/a.png", 100, &sig, 50),
+            other.verify("media/a.png", 100, None, &sig, 50),
             Err(LinkError::BadSignature)
         );
-        assert!(other.link("k", 1).starts_with("https://x.test/files/k?"));
+        assert!(other.link("k", 1, None).starts_with("https://x.test/files/k?"));
+        std::fs::remove_dir_all(s.root()).unwrap();
+    }
+
+    #[test]
+    fn the_download_name_is_signed_too() {
+        let s = store();
+        let sig = s.sign("media/a.txt", 100, Some("a b.txt"));
+        assert_eq!(s.verify("media/a.txt", 100, Some("a b.txt"), &sig, 50), Ok(()));
+        for name in [None, Some("a b.exe"), Some("")] {
+            assert_eq!(
+                s.verify("media/a.txt", 100, name, &sig, 50),
+                Err(LinkError::BadSignature),
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            s.link("media/a.txt", 100, Some("a b&c.txt")),
+            format!(
+                "/files/media/a.txt?expires=100&name=a+b%26c.txt&sig={}",
+                s.sign("media/a.txt", 100, Some("a b&c.txt"))
+            )
+        );
         std::fs::remove_dir_all(s.root()).unwrap();
     }
 

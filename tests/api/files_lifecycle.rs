@@ -1,4 +1,5 @@
-//! File messages in history, on the Zync WebSocket, and deleted with their objects.
+//! File messages in history, on the Zync WebSocket, and deleted with their objects: one by one,
+//! by clearing or deleting their channel. A deleted author's files stay with their messages.
 
 use serde_json::Value;
 
@@ -117,5 +118,91 @@ async fn clearing_a_channel_removes_its_files() {
     assert!(stored_objects(&files).is_empty());
     for url in urls {
         assert_eq!(download(&app, &url).await.status, 404);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_channel_removes_its_files_and_only_those() {
+    let (app, files, room) = files_room().await;
+    let mut links = Vec::new();
+    let mut ids = Vec::new();
+    for (name, content_type, bytes) in [
+        ("a.png", "image/png", png(2, 2)),
+        ("b.txt", "text/plain", b"notes".to_vec()),
+    ] {
+        let m = upload(&app, &room.member, &room.channel, name, content_type, &bytes)
+            .await
+            .expect(201);
+        let id = m["id"].as_str().unwrap().to_string();
+        links.push(link(&app, &room.owner, &id).await);
+        ids.push(id);
+    }
+    app.post_message(&room.member, &room.channel, "and some text")
+        .await;
+    // A file message deleted before the channel: its object is already gone.
+    let early = upload(&app, &room.owner, &room.channel, "c.png", "image/png", &png(1, 1))
+        .await
+        .expect(201);
+    app.delete(
+        &format!("/messages/{}", early["id"].as_str().unwrap()),
+        Some(&room.owner.token),
+    )
+    .await
+    .expect(200);
+    // Another channel's file is not touched.
+    let other = app.create_channel(&room.owner, "other").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kept = upload(&app, &room.owner, &other, "keep.png", "image/png", &png(2, 2))
+        .await
+        .expect(201);
+    assert_eq!(stored_objects(&files).len(), 3);
+
+    app.delete(&format!("/channels/{}", room.channel), Some(&room.owner.token))
+        .await
+        .expect(200);
+
+    let left = stored_objects(&files);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with(kept["s3_key"].as_str().unwrap()), "{left:?}");
+    for url in links {
+        assert_eq!(download(&app, &url).await.status, 404, "{url}");
+    }
+    for id in ids {
+        assert_eq!(access_url(&app, &room.owner, &id).await.status, 404);
+        assert_eq!(access_url(&app, &room.member, &id).await.status, 404);
+    }
+    let kept_link = link(&app, &room.owner, kept["id"].as_str().unwrap()).await;
+    assert_eq!(download(&app, &kept_link).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_deleted_authors_files_stay_with_their_messages() {
+    // Deleting a user leaves their messages in place (with a null `author`); their files are
+    // part of those messages.
+    let (app, files, room) = files_room().await;
+    let bytes = png(5, 5);
+    let m = upload(&app, &room.member, &room.channel, "mine.png", "image/png", &bytes)
+        .await
+        .expect(201);
+    let id = m["id"].as_str().unwrap();
+    let before = link(&app, &room.owner, id).await;
+
+    app.delete(&format!("/users/{}", room.member.id), Some(&room.member.token))
+        .await
+        .expect(200);
+
+    assert_eq!(stored_objects(&files).len(), 1);
+    let read = app
+        .get(&format!("/messages/{id}"), Some(&room.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(read["author"], Value::Null);
+    assert_eq!(read["s3_key"], m["s3_key"]);
+    for url in [before, link(&app, &room.owner, id).await] {
+        let got = download(&app, &url).await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.bytes, bytes);
     }
 }

@@ -54,8 +54,11 @@ async fn a_png_uploads_and_downloads_byte_for_byte() {
         got.header("content-length"),
         Some(bytes.len().to_string().as_str())
     );
-    // Images display inline.
-    assert_eq!(got.header("content-disposition"), None);
+    // Images display inline, under the name they were uploaded with.
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("inline; filename=\"holiday photo.PNG\"; filename*=UTF-8''holiday%20photo.PNG")
+    );
 
     // The message reads back the same.
     let read = app
@@ -96,14 +99,19 @@ async fn tampered_links_are_refused() {
         .parse()
         .unwrap();
 
+    assert!(query.contains("&name=a.png&"), "{url}");
+
     let flipped = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
     let other_key = path.replace("media/", "media/0");
     for bad in [
-        format!("{path}?expires={expires}&sig={flipped}"),
-        format!("{path}?expires={}&sig={sig}", expires + 3600),
-        format!("{other_key}?expires={expires}&sig={sig}"),
-        format!("{path}?expires={expires}"),
-        format!("{path}?expires={expires}&sig=not-hex"),
+        format!("{path}?expires={expires}&name=a.png&sig={flipped}"),
+        format!("{path}?expires={}&name=a.png&sig={sig}", expires + 3600),
+        format!("{other_key}?expires={expires}&name=a.png&sig={sig}"),
+        // The download's name is signed too: no renaming, no dropping it.
+        format!("{path}?expires={expires}&name=a.html&sig={sig}"),
+        format!("{path}?expires={expires}&sig={sig}"),
+        format!("{path}?expires={expires}&name=a.png"),
+        format!("{path}?expires={expires}&name=a.png&sig=not-hex"),
         path.to_string(),
     ] {
         let got = download(&app, &bad).await;
@@ -173,7 +181,10 @@ async fn html_is_served_as_an_attachment_with_nosniff() {
     let got = download(&app, &url).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, page);
-    assert_eq!(got.header("content-disposition"), Some("attachment"));
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("attachment; filename=\"page.html\"; filename*=UTF-8''page.html")
+    );
     assert_eq!(got.header("x-content-type-options"), Some("nosniff"));
 }
 
@@ -196,7 +207,10 @@ async fn the_real_type_is_recorded_when_the_declared_one_is_wrong() {
         .to_string();
     let got = download(&app, &url).await;
     assert_eq!(got.header("content-type"), Some("application/pdf"));
-    assert_eq!(got.header("content-disposition"), Some("attachment"));
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("attachment; filename=\"cat.png\"; filename*=UTF-8''cat.png")
+    );
 
     // Declared an image, with no image signature at all: not trusted as an image.
     let m = upload(
@@ -225,4 +239,26 @@ async fn the_real_type_is_recorded_when_the_declared_one_is_wrong() {
     .expect(201);
     assert_eq!(m["content_type"], "image/png");
     assert_eq!(m["message_type"], "image");
+}
+
+#[tokio::test]
+async fn office_documents_keep_their_declared_type() {
+    let (app, _files, room) = files_room().await;
+    // The start of a ZIP archive, as a .docx is, whose first entry names no particular format.
+    let mut docx = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    docx.resize(30, 0);
+    docx.extend_from_slice(b"customXml/item1.xml");
+    docx.resize(4096, 0);
+    let word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let m = upload(&app, &room.member, &room.channel, "report.docx", word, &docx)
+        .await
+        .expect(201);
+    assert_eq!(m["content_type"], word);
+    assert_eq!(m["message_type"], "file");
+
+    // The same bytes claiming to be a Word document under another extension are a ZIP archive.
+    let m = upload(&app, &room.member, &room.channel, "report.html", word, &docx)
+        .await
+        .expect(201);
+    assert_eq!(m["content_type"], "application/zip");
 }

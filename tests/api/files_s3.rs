@@ -1,6 +1,6 @@
 //! File messages on S3, end to end over HTTP, against a real S3-compatible server that checks
-//! signatures (s3s-fs, in process): upload, presigned download, deletion, and the storage
-//! server going away.
+//! signatures (s3s-fs, in process): upload, presigned download and how it is served, deletion,
+//! and the storage server going away.
 
 use std::time::Duration;
 
@@ -66,6 +66,48 @@ async fn a_png_round_trips_through_s3_and_deletion_removes_it() {
 }
 
 #[tokio::test]
+async fn presigned_downloads_follow_the_local_stores_disposition_rule() {
+    let server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    let link = |id: String| {
+        let (app, owner) = (&app, &room.owner);
+        async move {
+            access_url(app, owner, &id).await.expect(200)["access_url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+
+    let page = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+    let m = upload(&app, &room.member, &room.channel, "page.html", "text/html", page)
+        .await
+        .expect(201);
+    assert_eq!(m["message_type"], "file");
+    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.bytes, page);
+    assert_eq!(got.header("content-type"), Some("text/html"));
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("attachment; filename=\"page.html\"; filename*=UTF-8''page.html")
+    );
+
+    let bytes = png(4, 4);
+    let m = upload(&app, &room.member, &room.channel, "pic.png", "image/png", &bytes)
+        .await
+        .expect(201);
+    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.bytes, bytes);
+    assert_eq!(
+        got.header("content-disposition"),
+        Some("inline; filename=\"pic.png\"; filename*=UTF-8''pic.png")
+    );
+}
+
+#[tokio::test]
 async fn a_stopped_storage_server_gives_a_clear_error_and_no_message() {
     let mut server = S3Server::start().await;
     let app = app_on(&server).await;
@@ -106,4 +148,33 @@ async fn a_stopped_storage_server_gives_a_clear_error_and_no_message() {
             .await
             .unwrap();
     assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn a_channel_is_deleted_even_when_its_files_cannot_be_removed() {
+    let mut server = S3Server::start().await;
+    let app = app_on(&server).await;
+    let room = room(&app).await;
+    let m = upload(
+        &app,
+        &room.member,
+        &room.channel,
+        "pic.png",
+        "image/png",
+        &png(4, 4),
+    )
+    .await
+    .expect(201);
+    server.stop().await;
+
+    // The deletion event is the source of truth: a storage failure is logged, not returned.
+    app.delete(&format!("/channels/{}", room.channel), Some(&room.owner.token))
+        .await
+        .expect(200);
+    let gone = app
+        .get(&format!("/channels/{}", room.channel), Some(&room.owner.token))
+        .await;
+    assert_eq!(gone.status, 404);
+    let gone = access_url(&app, &room.owner, m["id"].as_str().unwrap()).await;
+    assert_eq!(gone.status, 404);
 }

@@ -1,7 +1,7 @@
 //! S3 (or any S3-compatible server) through aws-sdk-s3. Uploads are streamed: a body under one
 //! part is a single PutObject, anything larger a multipart upload with bounded memory (one part
 //! buffered at a time) that is aborted on any failure, so nothing is ever left under the key.
-//! Access URLs are presigned GETs.
+//! Access URLs are presigned GETs that tell S3 which `Content-Disposition` to send.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,21 +14,17 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use futures::StreamExt;
 
+mod multipart;
 mod settings;
 
+use multipart::PartReader;
+pub use multipart::PART_SIZE;
 pub use settings::S3Settings;
 
-use super::{ByteStream, ObjectStore, StorageError};
-
-/// Size of every multipart part but the last (S3's minimum part size). A body shorter than this
-/// is sent with one PutObject.
-pub const PART_SIZE: usize = 5 * 1024 * 1024;
+use super::{content_disposition, ByteStream, ObjectStore, StorageError};
 
 /// Objects in one S3 bucket.
 #[derive(Clone, Debug)]
@@ -107,171 +103,7 @@ impl S3Store {
             return Ok(len);
         }
 
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type(content_type)
-            .send()
-            .await
-            .map_err(|e| unavailable("CreateMultipartUpload", e))?;
-        let upload_id = created
-            .upload_id()
-            .ok_or_else(|| StorageError::Unavailable("CreateMultipartUpload returned no upload id".into()))?
-            .to_string();
-        // Aborts the upload if this future is dropped half-way (the client went away).
-        let mut guard = AbortOnDrop {
-            client: self.client.clone(),
-            bucket: self.bucket.clone(),
-            key: key.clone(),
-            upload_id: Some(upload_id.clone()),
-        };
-
-        let result = self.upload_parts(&key, &upload_id, first, &mut parts).await;
-        if result.is_err() {
-            self.abort(&key, &upload_id).await;
-        }
-        guard.upload_id = None;
-        result
-    }
-
-    async fn upload_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-        first: Bytes,
-        parts: &mut PartReader,
-    ) -> Result<u64, StorageError> {
-        let mut completed = Vec::new();
-        let mut total = 0u64;
-        let mut part = first;
-        loop {
-            let part_number = i32::try_from(completed.len() + 1)
-                .map_err(|_| StorageError::Unavailable("too many parts".into()))?;
-            total += part.len() as u64;
-            let uploaded = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(part_number)
-                .body(SdkBody::from(part))
-                .send()
-                .await
-                .map_err(|e| unavailable("UploadPart", e))?;
-            completed.push(
-                CompletedPart::builder()
-                    .part_number(part_number)
-                    .set_e_tag(uploaded.e_tag().map(str::to_string))
-                    .build(),
-            );
-            part = parts.next_part().await.map_err(StorageError::Body)?;
-            if part.is_empty() {
-                break;
-            }
-        }
-        self.client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(completed))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| unavailable("CompleteMultipartUpload", e))?;
-        Ok(total)
-    }
-
-    async fn abort(&self, key: &str, upload_id: &str) {
-        abort_upload(&self.client, &self.bucket, key, upload_id).await;
-    }
-}
-
-async fn abort_upload(client: &Client, bucket: &str, key: &str, upload_id: &str) {
-    let result = client
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .send()
-        .await;
-    if let Err(e) = result {
-        tracing::warn!(key, upload_id, error = %short_error(&e), "could not abort a multipart upload");
-    }
-}
-
-struct AbortOnDrop {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: Option<String>,
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        let Some(upload_id) = self.upload_id.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(key = %self.key, upload_id, "multipart upload dropped outside a runtime; not aborted");
-            return;
-        };
-        let (client, bucket, key) = (
-            self.client.clone(),
-            std::mem::take(&mut self.bucket),
-            std::mem::take(&mut self.key),
-        );
-        runtime.spawn(async move { abort_upload(&client, &bucket, &key, &upload_id).await });
-    }
-}
-
-/// Cuts a byte stream into parts of exactly `PART_SIZE` bytes (the last one shorter), holding
-/// at most one part plus one incoming chunk.
-struct PartReader {
-    body: ByteStream,
-    carry: Bytes,
-    done: bool,
-}
-
-impl PartReader {
-    fn new(body: ByteStream) -> Self {
-        Self {
-            body,
-            carry: Bytes::new(),
-            done: false,
-        }
-    }
-
-    /// The next part; empty once the body is exhausted.
-    async fn next_part(&mut self) -> Result<Bytes, std::io::Error> {
-        let mut buf = BytesMut::new();
-        loop {
-            if !self.carry.is_empty() {
-                let take = (PART_SIZE - buf.len()).min(self.carry.len());
-                let chunk = self.carry.split_to(take);
-                if buf.is_empty() && take == PART_SIZE {
-                    return Ok(chunk);
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            if buf.len() == PART_SIZE || self.done {
-                return Ok(buf.freeze());
-            }
-            match self.body.next().await {
-                Some(Ok(chunk)) => self.carry = chunk,
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                None => self.done = true,
-            }
-        }
+        self.put_multipart(key, content_type, first, parts).await
     }
 }
 
@@ -350,15 +182,26 @@ impl ObjectStore for S3Store {
         })
     }
 
-    fn access_url(&self, key: String, expires_in: Duration) -> BoxFuture<'_, Result<String, StorageError>> {
+    fn access_url(
+        &self,
+        key: String,
+        content_type: String,
+        filename: String,
+        expires_in: Duration,
+    ) -> BoxFuture<'_, Result<String, StorageError>> {
         Box::pin(async move {
             let config = PresigningConfig::expires_in(expires_in)
                 .map_err(|e| StorageError::Unavailable(format!("invalid access URL expiry: {e}")))?;
+            // S3 sends the object's stored headers, which say nothing about disposition: the
+            // override makes it send ours. It is part of the signed query, so a link holder
+            // cannot remove it or turn an attachment inline.
+            let disposition = content_disposition(&content_type, Some(&filename));
             let presigned = self
                 .client
                 .get_object()
                 .bucket(&self.bucket)
                 .key(&key)
+                .response_content_disposition(disposition)
                 .presigned(config)
                 .await
                 .map_err(|e| unavailable("presign GetObject", e))?;
@@ -375,31 +218,5 @@ mod tests {
     async fn a_bucket_without_credentials_is_refused() {
         let err = S3Store::new(S3Settings::new("files")).await.unwrap_err();
         assert!(matches!(err, StorageError::Unavailable(m) if m.contains("AWS_ACCESS_KEY_ID")));
-    }
-
-    fn stream(chunks: Vec<Result<Bytes, std::io::Error>>) -> ByteStream {
-        futures::stream::iter(chunks).boxed()
-    }
-
-    #[tokio::test]
-    async fn parts_are_exactly_part_size_and_the_last_is_shorter() {
-        let big = Bytes::from(vec![7u8; PART_SIZE + PART_SIZE / 2]);
-        let mut reader = PartReader::new(stream(vec![
-            Ok(Bytes::from_static(b"abc")),
-            Ok(big),
-            Ok(Bytes::from_static(b"xyz")),
-        ]));
-        assert_eq!(reader.next_part().await.unwrap().len(), PART_SIZE);
-        assert_eq!(reader.next_part().await.unwrap().len(), PART_SIZE / 2 + 6);
-        assert!(reader.next_part().await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_body_error_is_reported() {
-        let mut reader = PartReader::new(stream(vec![
-            Ok(Bytes::from_static(b"abc")),
-            Err(std::io::Error::other("gone")),
-        ]));
-        assert!(reader.next_part().await.is_err());
     }
 }
