@@ -63,7 +63,9 @@ impl FeedReader {
                FROM events
               WHERE (tx_id, global_position) > ($1::text::xid8, $2)
                 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY tx_id, global_position
+              -- Qualified: a bare `tx_id` would mean the bigint output column above, and
+              -- sorting by that expression cannot use the (tx_id, global_position) index.
+              ORDER BY events.tx_id, events.global_position
               LIMIT $3",
         )
         .bind(after.tx_id.to_string())
