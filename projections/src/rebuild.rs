@@ -15,7 +15,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::feed::FeedCursor;
 use crate::projectors::{self, Projector};
-use crate::runner::ProjectionRunner;
+use crate::runner::{ProjectionRunner, ReadAhead};
 use crate::shadow;
 use crate::ProjectionError;
 
@@ -60,6 +60,8 @@ pub struct Rebuild {
     _locks: PgConnection,
     /// Projections whose earlier, interrupted rebuild is being resumed.
     pub resumed: Vec<&'static str>,
+    /// The next batch, read while the current one was written.
+    ahead: Option<ReadAhead>,
 }
 
 impl Rebuild {
@@ -126,6 +128,7 @@ impl Rebuild {
             runner,
             _locks: locks,
             resumed,
+            ahead: None,
         })
     }
 
@@ -149,14 +152,36 @@ impl Rebuild {
         Ok((total as u64, done as u64))
     }
 
-    /// Projects the next batch into the copies; `0` read means caught up with the log.
-    pub async fn step(&self) -> Result<(usize, FeedCursor), ProjectionError> {
-        self.runner.run_once().await
+    /// Projects the next batch into the copies; `0` read means caught up with the log. The
+    /// batch after it is read and decoded meanwhile, on another connection: PostgreSQL writes
+    /// one batch while it reads the next, and this process decodes during the write.
+    pub async fn step(&mut self) -> Result<(usize, FeedCursor), ProjectionError> {
+        let ahead = match self.ahead.take() {
+            Some(ahead) => ahead,
+            None => self.runner.read_ahead(self.runner.position().await?).await?,
+        };
+        if ahead.is_empty() {
+            return Ok((0, ahead.next_after()));
+        }
+        let next_after = ahead.next_after();
+        let (applied, next) = tokio::join!(
+            self.runner.run_read_ahead(ahead),
+            self.runner.read_ahead(next_after)
+        );
+        self.ahead = Some(next?);
+        applied
     }
 
-    /// Applies what is left and swaps the copies in for the live tables, atomically. Retries
-    /// when long-running reads of the old tables hold the swap up.
+    /// Indexes the copies, applies what is left and swaps the copies in for the live tables,
+    /// atomically. Retries when long-running reads of the old tables hold the swap up.
     pub async fn swap(self) -> Result<FeedCursor, RebuildError> {
+        // Indexed once, after the bulk of the load, and before the swap's lock is taken.
+        let mut conn = self.pool.acquire().await?;
+        for table in self.tables() {
+            shadow::make_logged(&mut conn, REBUILD_SCHEMA, table).await?;
+            shadow::create_indexes(&mut conn, REBUILD_SCHEMA, table).await?;
+        }
+        drop(conn);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -173,6 +198,15 @@ impl Rebuild {
                 other => return Ok(other?),
             }
         }
+    }
+
+    /// The tables of the projections being rebuilt.
+    fn tables(&self) -> Vec<&'static str> {
+        projectors::all("public")
+            .iter()
+            .filter(|p| self.names.contains(&p.name()))
+            .flat_map(|p| p.tables().iter().copied())
+            .collect()
     }
 
     async fn try_swap(&self) -> Result<FeedCursor, ProjectionError> {
@@ -192,11 +226,7 @@ impl Rebuild {
                 break at;
             }
         };
-        let tables: Vec<&str> = projectors::all("public")
-            .iter()
-            .filter(|p| self.names.contains(&p.name()))
-            .flat_map(|p| p.tables().iter().copied())
-            .collect();
+        let tables = self.tables();
         // Every table before any is dropped, each wait bounded (see SWAP_LOCK_TIMEOUT).
         let list: Vec<String> = tables
             .iter()

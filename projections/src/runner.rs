@@ -12,13 +12,31 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::event::RecordedEvent;
+use crate::event::{DecodedEvent, RecordedEvent};
 use crate::feed::{wake_on_append, FeedCursor, FeedReader};
 use crate::projectors::{Projectable, Projector};
 use crate::ProjectionError;
 
 /// Polling interval used when no notification arrives (a lost LISTEN connection, say).
 const SAFETY_POLL: Duration = Duration::from_secs(1);
+
+/// A batch read (and decoded) ahead of its cycle.
+pub struct ReadAhead {
+    after: FeedCursor,
+    events: Vec<RecordedEvent>,
+    decoded: Vec<DecodedEvent>,
+}
+
+impl ReadAhead {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Where the next batch starts: after this one, or where this one started if it is empty.
+    pub fn next_after(&self) -> FeedCursor {
+        self.events.last().map_or(self.after, RecordedEvent::cursor)
+    }
+}
 
 pub struct ProjectionRunner {
     pool: PgPool,
@@ -98,25 +116,69 @@ impl ProjectionRunner {
     /// One cycle inside the caller's transaction, which the caller commits. Lets a caller apply
     /// the last events and do more work (a table swap, a comparison) under the same lock.
     pub async fn cycle(&self, tx: &mut PgConnection) -> Result<(usize, FeedCursor), ProjectionError> {
+        self.cycle_with(tx, None).await
+    }
+
+    /// One cycle in its own transaction that applies `batch`, read ahead by [`Self::read_ahead`]
+    /// while the previous batch was being written, if it still starts where the checkpoints are.
+    pub async fn run_read_ahead(&self, batch: ReadAhead) -> Result<(usize, FeedCursor), ProjectionError> {
+        let mut tx = self.pool.begin().await?;
+        let (read, cursor) = self.cycle_with(&mut tx, Some(batch)).await?;
+        if read == 0 {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok((read, cursor))
+    }
+
+    /// Reads and decodes the batch after `after` on a connection of its own, so that a caller
+    /// can overlap reading the next batch with writing the current one.
+    pub async fn read_ahead(&self, after: FeedCursor) -> Result<ReadAhead, ProjectionError> {
+        let mut conn = self.pool.acquire().await?;
+        let events = self.reader.read_after(&mut conn, after).await?;
+        let decoded = events
+            .iter()
+            .map(RecordedEvent::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(ReadAhead {
+            after,
+            events,
+            decoded,
+        })
+    }
+
+    async fn cycle_with(
+        &self,
+        tx: &mut PgConnection,
+        ahead: Option<ReadAhead>,
+    ) -> Result<(usize, FeedCursor), ProjectionError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(self.lock_key)
             .execute(&mut *tx)
             .await?;
         let checkpoints = self.checkpoints(&mut *tx).await?;
         let start = checkpoints.iter().copied().min().unwrap_or(FeedCursor::START);
-        let batch = self.reader.read_after(&mut *tx, start).await?;
+        let (batch, decoded) = match ahead {
+            Some(a) if a.after == start => (a.events, a.decoded),
+            // Someone else moved the checkpoints meanwhile: read afresh.
+            _ => {
+                let batch = self.reader.read_after(&mut *tx, start).await?;
+                let decoded = batch
+                    .iter()
+                    .map(RecordedEvent::decode)
+                    .collect::<Result<_, _>>()?;
+                (batch, decoded)
+            }
+        };
         let Some(last) = batch.last().map(RecordedEvent::cursor) else {
             return Ok((0, start));
         };
-        let decoded = batch
-            .iter()
-            .map(|event| event.decode().map(|d| (event, d)))
-            .collect::<Result<Vec<_>, _>>()?;
         for (projector, checkpoint) in self.projectors.iter().zip(&checkpoints) {
-            let unseen: Vec<Projectable<'_>> = decoded
+            let unseen: Vec<Projectable<'_>> = batch
                 .iter()
+                .zip(&decoded)
                 .filter(|(event, _)| event.cursor() > *checkpoint)
-                .map(|(event, d)| (*event, d))
                 .collect();
             if !unseen.is_empty() {
                 projector.apply_batch(&mut *tx, &unseen).await?;

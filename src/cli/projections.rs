@@ -77,7 +77,7 @@ fn status_table(status: &Status) -> String {
 }
 
 async fn rebuild(db: &Database, names: &[String]) -> anyhow::Result<Outcome> {
-    let rebuild = Rebuild::begin(&db.pool, names).await?;
+    let mut rebuild = Rebuild::begin(&db.pool, names).await?;
     let label = rebuild.names().join(", ");
     if !rebuild.resumed.is_empty() {
         eprintln!(

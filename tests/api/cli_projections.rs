@@ -117,7 +117,7 @@ async fn an_interrupted_rebuild_resumes_and_converges() {
     let (owner, _, cid) = busy_history(&app).await;
     {
         // Project a few small batches, then stop as if killed: no swap.
-        let partial = Rebuild::begin_with_batch(&app.pool, &["messages".into()], 3)
+        let mut partial = Rebuild::begin_with_batch(&app.pool, &["messages".into()], 3)
             .await
             .unwrap();
         partial.step().await.unwrap();

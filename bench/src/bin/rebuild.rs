@@ -38,7 +38,11 @@ async fn main() -> anyhow::Result<()> {
         .execute(&db.pool),
     )
     .await;
-    assert_eq!(copied?.rows_affected(), events, "the baseline copied the whole log");
+    assert_eq!(
+        copied?.rows_affected(),
+        events,
+        "the baseline copied the whole log"
+    );
     let baseline_rate = rate(events, baseline);
     println!(
         "baseline: COPY the log to /dev/null   {:>8.2}s  {:>10.0} events/s",
@@ -105,7 +109,8 @@ async fn read_and_decode_all(db: &BenchDb) -> anyhow::Result<u64> {
 }
 
 async fn rebuild_all(db: &BenchDb) -> anyhow::Result<u64> {
-    let rebuild = Rebuild::begin(&db.pool, &[]).await?;
+    let started = std::time::Instant::now();
+    let mut rebuild = Rebuild::begin(&db.pool, &[]).await?;
     let mut projected = 0;
     loop {
         let (read, _) = rebuild.step().await?;
@@ -114,6 +119,12 @@ async fn rebuild_all(db: &BenchDb) -> anyhow::Result<u64> {
         }
         projected += read as u64;
     }
+    let projecting = started.elapsed();
     rebuild.swap().await?;
+    println!(
+        "  of which: projecting {:.2}s, indexing + swap {:.2}s",
+        projecting.as_secs_f64(),
+        (started.elapsed() - projecting).as_secs_f64()
+    );
     Ok(projected)
 }
