@@ -2,6 +2,7 @@
 
 mod database;
 mod migrate;
+mod replay;
 
 use std::path::PathBuf;
 
@@ -38,7 +39,11 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {}
+enum AuditCommand {
+    /// Print the selected events in order (position, time, actor, request id, a summary of each
+    /// change), or with --as-of the state of a channel, user or message at a moment.
+    Replay(replay::Args),
+}
 
 /// What a command asks the process to exit with, when it ran to the end.
 pub enum Outcome {
@@ -70,7 +75,9 @@ impl Cli {
                 Ok(Outcome::Success)
             }
             Command::Migrate => migrate::run(&config).await,
-            Command::Audit { command } => match command {},
+            Command::Audit { command } => match command {
+                AuditCommand::Replay(args) => replay::run(&config, args).await,
+            },
         }
     }
 }
