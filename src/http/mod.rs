@@ -7,6 +7,7 @@ pub mod errors_map;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod history;
 pub mod memberships;
 pub mod messages;
 pub mod meta;
