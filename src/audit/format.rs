@@ -18,7 +18,8 @@ impl EventLine<'_> {
         self.event.metadata.get(key).and_then(Value::as_str)
     }
 
-    /// The acting user (absent for registrations, which nobody is logged in to make).
+    /// The acting user (a registration's is the new user); absent for an event appended outside
+    /// a request.
     pub fn actor(&self) -> Option<&str> {
         self.meta("actor_id")
     }
