@@ -3,6 +3,7 @@
 mod database;
 mod migrate;
 mod projections;
+mod replay;
 mod verify;
 
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// Print the selected events in order (position, time, actor, request id, a summary of each
+    /// change), or with --as-of the state of a channel, user or message at a moment.
+    Replay(replay::Args),
     /// Rebuild every projection into a scratch schema and compare it row by row with the live
     /// read tables; exits 1 if they differ.
     Verify(verify::Args),
@@ -83,6 +87,7 @@ impl Cli {
             Command::Migrate => migrate::run(&config).await,
             Command::Projections { command } => projections::run(&config, command).await,
             Command::Audit { command } => match command {
+                AuditCommand::Replay(args) => replay::run(&config, args).await,
                 AuditCommand::Verify(args) => verify::run(&config, args).await,
             },
         }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod extract;
 pub mod file_links;
 pub mod files;
+pub mod history;
 pub mod memberships;
 pub mod messages;
 pub mod meta;

@@ -61,5 +61,6 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(super::files::FilesApi::openapi());
     spec.merge(crate::ws::WsApi::openapi());
     spec.merge(super::events::EventsApi::openapi());
+    spec.merge(super::history::HistoryApi::openapi());
     spec
 }

@@ -51,6 +51,7 @@ fn api_routes() -> Router<AppState> {
         .merge(super::files::routes())
         .merge(crate::ws::routes())
         .merge(super::events::routes())
+        .merge(super::history::routes())
 }
 
 pub fn router(state: AppState, frontend_origins: &[String]) -> Router {

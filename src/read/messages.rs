@@ -136,7 +136,7 @@ pub async fn ids_and_keys_in_channel(
 }
 
 /// Storage keys of every file message ever posted in a channel, read from the log (the
-/// `events_file_messages_by_channel` index): once the channel is deleted the read table holds
+/// `events_posts_by_channel` index, migration 0006): once the channel is deleted the read table holds
 /// none of its messages. Keys of messages deleted earlier are included; removing an object
 /// twice is harmless, and it retries a removal that failed back then.
 pub async fn file_keys_posted_in_channel(

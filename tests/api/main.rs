@@ -5,6 +5,11 @@
 mod db;
 mod support;
 
+mod audit_as_of;
+mod audit_golden;
+mod audit_replay;
+mod audit_support;
+mod audit_unknown;
 mod auth;
 mod channels;
 mod channels_admin;
@@ -22,6 +27,7 @@ mod files_limits;
 mod files_local;
 mod files_s3;
 mod files_support;
+mod history;
 mod http_conventions;
 mod live_hub;
 mod messages;

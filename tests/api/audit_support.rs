@@ -1,0 +1,127 @@
+//! A small channel history for the audit tests, and running `zync audit replay` on it.
+//!
+//! Every step goes through the HTTP API, which answers only once the projections have applied
+//! the change (read-your-writes). Projections only ever apply final events, so by then the events
+//! are final and an audit, which reads final events only, sees them: no polling needed.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::postgres::PgConnectOptions;
+
+use crate::cli_support::{zync, Ran};
+use crate::support::{TestApp, TestUser};
+use crate::users_support::send_with_request_id;
+
+/// The request id of alice's edit, to find it in the audit.
+pub const EDIT_REQUEST_ID: &str = "audit-test-edit-0001";
+
+pub struct Story {
+    pub app: TestApp,
+    pub alice: TestUser,
+    pub bob: TestUser,
+    /// "general": owned by alice, bob a member.
+    pub channel: String,
+    /// alice's message, posted as "first draft", then edited to "final text".
+    pub edited: String,
+    /// bob's message "hi bob here".
+    pub greeting: String,
+    /// "random": another channel of alice's, with a message of its own.
+    pub other_channel: String,
+}
+
+/// alice creates "general", bob joins, alice posts "first draft", bob posts, alice edits her
+/// message to "final text"; alice also has "random" with a message of its own.
+pub async fn story() -> Story {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let channel = id(&app.create_channel(&alice, "general").await);
+    app.join(&bob, &channel).await;
+    let edited = id(&app.post_message(&alice, &channel, "first draft").await);
+    let greeting = id(&app.post_message(&bob, &channel, "hi bob here").await);
+    let other_channel = id(&app.create_channel(&alice, "random").await);
+    app.post_message(&alice, &other_channel, "elsewhere").await;
+    send_with_request_id(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/messages/{edited}"),
+        Some(&alice.token),
+        json!({"content": "final text"}),
+        EDIT_REQUEST_ID,
+    )
+    .await
+    .expect(200);
+    Story {
+        app,
+        alice,
+        bob,
+        channel,
+        edited,
+        greeting,
+        other_channel,
+    }
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_string()
+}
+
+/// `(position, recorded_at)` of each event of an aggregate, in stream order.
+pub async fn stream(app: &TestApp, aggregate_type: &str, aggregate_id: &str) -> Vec<(i64, DateTime<Utc>)> {
+    sqlx::query_as(
+        "SELECT global_position, recorded_at FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Runs `zync audit replay <args>` on the app's database and expects it to succeed.
+pub async fn replay(app: &TestApp, args: &[&str]) -> String {
+    let ran = replay_raw(app, args).await;
+    assert_eq!(ran.code, 0, "audit replay {args:?} failed: {}", ran.stderr);
+    ran.stdout
+}
+
+pub async fn replay_raw(app: &TestApp, args: &[&str]) -> Ran {
+    replay_on(&app.db, args).await
+}
+
+/// `zync audit replay <args>` on a database, whether or not a server runs on it.
+pub async fn replay_on(db: &PgConnectOptions, args: &[&str]) -> Ran {
+    let mut all = vec!["audit", "replay"];
+    all.extend_from_slice(args);
+    zync(db, &all).await
+}
+
+/// `audit replay <args> --format jsonl`, parsed: one object per line.
+pub async fn replay_json(app: &TestApp, args: &[&str]) -> Vec<Value> {
+    let mut all = args.to_vec();
+    all.extend(["--format", "jsonl"]);
+    replay(app, &all)
+        .await
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+pub fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["event_type"].as_str().unwrap()).collect()
+}
+
+pub fn positions(events: &[Value]) -> Vec<i64> {
+    events.iter().map(|e| e["position"].as_i64().unwrap()).collect()
+}
+
+/// The text of a message in a reconstructed channel (None if it is not readable there).
+pub fn text_of<'a>(state: &'a Value, message_id: &str) -> Option<&'a str> {
+    state["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message_id)
+        .map(|m| m["content"].as_str().unwrap())
+}
