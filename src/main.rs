@@ -9,7 +9,11 @@ use zync::cli::{Cli, Outcome};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Operator commands print their own report; only problems should interleave with it.
-    zync::telemetry::init_with_default(if cli.is_server() { "info,sqlx=warn" } else { "warn" });
+    zync::telemetry::init_with_default(if cli.is_server() {
+        "info,sqlx=warn"
+    } else {
+        "warn,sqlx=error"
+    });
     match cli.run(shutdown_signal()).await {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),

@@ -38,6 +38,17 @@ impl BenchDb {
         Ok(Self { pool, pg, dir })
     }
 
+    /// A `DATABASE_URL` for the database, over the cluster's Unix socket.
+    pub fn url(&self) -> String {
+        let options = self.pg.connect_options("bench");
+        format!(
+            "postgres:///bench?host={}&port={}&user={}",
+            self.pg.socket_dir().display(),
+            options.get_port(),
+            options.get_username()
+        )
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         self.pool.close().await;
         self.pg.stop().await?;

@@ -24,7 +24,7 @@ pub const REBUILD_SCHEMA: &str = "zync_rebuild";
 
 /// Events per cycle: large batches are what make a rebuild fast (a few set-based statements
 /// per batch per table), small enough to keep each transaction short.
-pub const REBUILD_BATCH: i64 = 10_000;
+pub const REBUILD_BATCH: i64 = 25_000;
 
 /// How long the swap waits for each table's readers before letting go and trying again. The swap
 /// locks at most four tables in turn, so its waits add up to well under PostgreSQL's

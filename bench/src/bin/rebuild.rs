@@ -18,6 +18,10 @@ struct Args {
     /// Approximate number of events to seed.
     #[arg(long, default_value_t = 1_000_000)]
     events: i64,
+    /// After seeding, print a DATABASE_URL for the seeded database and keep it up for this many
+    /// seconds instead of measuring (to run the real `zync` commands against it by hand).
+    #[arg(long)]
+    hold_seconds: Option<u64>,
 }
 
 #[tokio::main]
@@ -28,6 +32,11 @@ async fn main() -> anyhow::Result<()> {
     let (events, took) = timed(seed(&db.pool, shape)).await;
     let events = events? as u64;
     println!("seeded {events} events ({shape:?}) in {:.1}s", took.as_secs_f64());
+    if let Some(seconds) = args.hold_seconds {
+        println!("DATABASE_URL={}", db.url());
+        tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+        return db.stop().await;
+    }
 
     let (copied, baseline) = timed(
         sqlx::query(

@@ -31,7 +31,37 @@ impl ChannelsModel {
             table: qualified(schema, "channels"),
         }
     }
+
+    /// Inserts `rows`, or with `on_conflict` upserts them.
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[&ChannelRow],
+        on_conflict: &str,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} (id, name, description, owner_id, created_at, updated_at)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],
+                                  $5::timestamptz[], $6::timestamptz[]) {on_conflict}",
+            table = self.table
+        ))
+        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.description.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
+
+/// How an update of an existing row is written.
+const UPSERT: &str = "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, owner_id = EXCLUDED.owner_id, updated_at = EXCLUDED.updated_at";
 
 impl ReadModel for ChannelsModel {
     type Key = Uuid;
@@ -125,28 +155,8 @@ impl ReadModel for ChannelsModel {
         async move {
             let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
             delete_any(&mut *conn, &self.table, "id", &deleted).await?;
-            let rows: Vec<&ChannelRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
-            if rows.is_empty() {
-                return Ok(());
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {} (id, name, description, owner_id, created_at, updated_at)
-                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],
-                                      $5::timestamptz[], $6::timestamptz[])
-                 ON CONFLICT (id) DO UPDATE SET
-                    name = EXCLUDED.name, description = EXCLUDED.description,
-                    owner_id = EXCLUDED.owner_id, updated_at = EXCLUDED.updated_at",
-                self.table
-            ))
-            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.description.as_deref()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
-            Ok(())
+            self.write(&mut *conn, &changes.inserted, "").await?;
+            self.write(conn, &changes.updated, UPSERT).await
         }
         .boxed()
     }

@@ -31,7 +31,33 @@ impl MembershipsModel {
             table: qualified(schema, "channel_members"),
         }
     }
+
+    /// Inserts `rows`, or with `on_conflict` upserts them.
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[&MemberRow],
+        on_conflict: &str,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} (channel_id, user_id, joined_at)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) {on_conflict}",
+            table = self.table
+        ))
+        .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
+
+/// How an update of an existing row is written.
+const UPSERT: &str = "ON CONFLICT (channel_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at";
 
 impl ReadModel for MembershipsModel {
     type Key = MemberKey;
@@ -123,21 +149,8 @@ impl ReadModel for MembershipsModel {
                 .execute(&mut *conn)
                 .await?;
             }
-            let rows: Vec<&MemberRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
-            if rows.is_empty() {
-                return Ok(());
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {t} (channel_id, user_id, joined_at)
-                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])
-                 ON CONFLICT (channel_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at"
-            ))
-            .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
-            Ok(())
+            self.write(&mut *conn, &changes.inserted, "").await?;
+            self.write(conn, &changes.updated, UPSERT).await
         }
         .boxed()
     }

@@ -37,7 +37,48 @@ impl MessagesModel {
             table: qualified(schema, "messages"),
         }
     }
+
+    /// Inserts `rows`, or with `on_conflict` upserts them.
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[&MessageRow],
+        on_conflict: &str,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} (id, channel_id, author_id, message_type, content, s3_key, content_type,
+                              original_filename, created_at, updated_at)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                                  $10::timestamptz[]) {on_conflict}",
+            table = self.table
+        ))
+        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.author_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.message_type.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.content.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.s3_key.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.content_type.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.original_filename.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
+
+/// How an update of an existing row is written.
+const UPSERT: &str =
+    "ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, updated_at = EXCLUDED.updated_at";
 
 impl ReadModel for MessagesModel {
     type Key = Uuid;
@@ -147,36 +188,8 @@ impl ReadModel for MessagesModel {
             delete_any(&mut *conn, t, "channel_id", changes.purged_channels).await?;
             let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
             delete_any(&mut *conn, t, "id", &deleted).await?;
-            let rows: Vec<&MessageRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
-            if rows.is_empty() {
-                return Ok(());
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {t} (id, channel_id, author_id, message_type, content, s3_key, content_type,
-                                  original_filename, created_at, updated_at)
-                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
-                                      $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                                      $10::timestamptz[])
-                 ON CONFLICT (id) DO UPDATE SET
-                    content = EXCLUDED.content, updated_at = EXCLUDED.updated_at"
-            ))
-            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.channel_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.author_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.message_type.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.content.as_deref()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.s3_key.as_deref()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.content_type.as_deref()).collect::<Vec<_>>())
-            .bind(
-                rows.iter()
-                    .map(|r| r.original_filename.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
-            Ok(())
+            self.write(&mut *conn, &changes.inserted, "").await?;
+            self.write(conn, &changes.updated, UPSERT).await
         }
         .boxed()
     }

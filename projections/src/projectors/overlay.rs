@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub struct Overlay<K, R> {
     rows: HashMap<K, Option<R>>,
     dirty: HashSet<K>,
+    /// Keys whose row the table held before the batch: they are updated, the others inserted.
+    existing: HashSet<K>,
     /// Channels whose rows were all removed (a deleted channel takes its rows with it).
     purged: Vec<Uuid>,
 }
@@ -26,6 +28,7 @@ impl<K, R> Default for Overlay<K, R> {
         Self {
             rows: HashMap::new(),
             dirty: HashSet::new(),
+            existing: HashSet::new(),
             purged: Vec::new(),
         }
     }
@@ -34,7 +37,12 @@ impl<K, R> Default for Overlay<K, R> {
 impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
     /// Records what the table held before the batch (`None`: no such row).
     pub fn preload(&mut self, key: K, row: Option<R>) {
-        self.rows.entry(key).or_insert(row);
+        if !self.rows.contains_key(&key) {
+            if row.is_some() {
+                self.existing.insert(key.clone());
+            }
+            self.rows.insert(key, row);
+        }
     }
 
     pub fn knows(&self, key: &K) -> bool {
@@ -79,21 +87,23 @@ impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
         self.rows.iter().filter_map(|(k, r)| r.as_ref().map(|r| (k, r)))
     }
 
-    /// The net effect of the batch, to be written in this order: purges, deletions, upserts.
+    /// The net effect of the batch, to be written in this order: purges, deletions, then
+    /// inserts and updates.
     pub fn changes(&self) -> Changes<'_, K, R> {
-        let mut deleted = Vec::new();
-        let mut upserted = Vec::new();
+        let mut changes = Changes {
+            purged_channels: &self.purged,
+            deleted: Vec::new(),
+            inserted: Vec::new(),
+            updated: Vec::new(),
+        };
         for key in &self.dirty {
             match self.rows.get(key) {
-                Some(Some(row)) => upserted.push((key, row)),
-                _ => deleted.push(key),
+                Some(Some(row)) if self.existing.contains(key) => changes.updated.push(row),
+                Some(Some(row)) => changes.inserted.push(row),
+                _ => changes.deleted.push(key),
             }
         }
-        Changes {
-            purged_channels: &self.purged,
-            deleted,
-            upserted,
-        }
+        changes
     }
 }
 
@@ -101,12 +111,20 @@ impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
 pub struct Changes<'a, K, R> {
     pub purged_channels: &'a [Uuid],
     pub deleted: Vec<&'a K>,
-    pub upserted: Vec<(&'a K, &'a R)>,
+    /// Rows the table did not hold before the batch (as far as the batch knows: a row it never
+    /// loaded is one its events created). Written with a plain INSERT, so a duplicate is an
+    /// error, not a silent overwrite.
+    pub inserted: Vec<&'a R>,
+    /// Rows the table held before the batch, changed by it.
+    pub updated: Vec<&'a R>,
 }
 
 impl<K, R> Changes<'_, K, R> {
     pub fn is_empty(&self) -> bool {
-        self.purged_channels.is_empty() && self.deleted.is_empty() && self.upserted.is_empty()
+        self.purged_channels.is_empty()
+            && self.deleted.is_empty()
+            && self.inserted.is_empty()
+            && self.updated.is_empty()
     }
 }
 
@@ -125,9 +143,8 @@ mod tests {
         *o.get_mut(&1).unwrap() = "edited";
         assert!(o.get_mut(&2).is_none(), "an absent row cannot be edited");
         let c = o.changes();
-        let mut up: Vec<_> = c.upserted.iter().map(|(k, r)| (**k, **r)).collect();
-        up.sort();
-        assert_eq!(up, vec![(1, "edited"), (3, "new")]);
+        assert_eq!(c.updated, vec![&"edited"]);
+        assert_eq!(c.inserted, vec![&"new"]);
         assert_eq!(c.deleted, vec![&4]);
     }
 

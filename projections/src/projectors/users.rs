@@ -36,7 +36,47 @@ impl UsersModel {
             table: qualified(schema, "users"),
         }
     }
+
+    /// Inserts `rows`, or with `on_conflict` upserts them.
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[&UserRow],
+        on_conflict: &str,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} (id, username, email, first_name, last_name, bio, profile_picture,
+                             status, created_at, updated_at)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                                  $10::timestamptz[]) {on_conflict}",
+            table = self.table
+        ))
+        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.username.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.email.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.first_name.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.last_name.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.bio.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.profile_picture.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
+
+/// How an update of an existing row is written.
+const UPSERT: &str = "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, email = EXCLUDED.email, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, bio = EXCLUDED.bio, profile_picture = EXCLUDED.profile_picture, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at";
 
 impl ReadModel for UsersModel {
     type Key = Uuid;
@@ -150,37 +190,8 @@ impl ReadModel for UsersModel {
     ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
         async move {
             // Users are never deleted or purged, only marked; upserts are the whole story.
-            let rows: Vec<&UserRow> = changes.upserted.iter().map(|(_, r)| *r).collect();
-            sqlx::query(&format!(
-                "INSERT INTO {} (id, username, email, first_name, last_name, bio, profile_picture,
-                                 status, created_at, updated_at)
-                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                      $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                                      $10::timestamptz[])
-                 ON CONFLICT (id) DO UPDATE SET
-                    username = EXCLUDED.username, email = EXCLUDED.email,
-                    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-                    bio = EXCLUDED.bio, profile_picture = EXCLUDED.profile_picture,
-                    status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
-                self.table
-            ))
-            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.username.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.email.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.first_name.as_deref()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.last_name.as_deref()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.bio.as_deref()).collect::<Vec<_>>())
-            .bind(
-                rows.iter()
-                    .map(|r| r.profile_picture.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
-            Ok(())
+            self.write(&mut *conn, &changes.inserted, "").await?;
+            self.write(conn, &changes.updated, UPSERT).await
         }
         .boxed()
     }
