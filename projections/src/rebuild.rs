@@ -98,11 +98,16 @@ impl Rebuild {
             }
             let mut tx = pool.begin().await?;
             let checkpoint = format!("{prefix}{name}");
-            let has_checkpoint: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)")
-                    .bind(&checkpoint)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            // The copies are UNLOGGED while loading, and PostgreSQL empties unlogged tables when
+            // it recovers from a crash; a copy is only trusted if its checkpoint moved since
+            // the server last started.
+            let has_checkpoint: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM projection_checkpoints
+                                 WHERE name = $1 AND updated_at > pg_postmaster_start_time())",
+            )
+            .bind(&checkpoint)
+            .fetch_one(&mut *tx)
+            .await?;
             let mut current = has_checkpoint;
             for table in projector.tables() {
                 current &= shadow::matches_live(&mut tx, REBUILD_SCHEMA, table).await?;
