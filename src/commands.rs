@@ -154,6 +154,37 @@ impl CommandBus {
     }
 }
 
+impl CommandBus {
+    /// Whether a command on `aggregate_type`/`id` that failed with `error` may nonetheless have
+    /// stored its events. After a lost connection, or a lost wait for the projection, the append
+    /// may well have committed; so ask the log, and when it cannot answer either, assume it did.
+    /// Callers undoing side effects (a stored file) must keep them when this says yes: an orphan
+    /// costs some storage, a message whose file is gone loses data.
+    pub async fn may_have_stored<E: std::error::Error>(
+        &self,
+        aggregate_type: &str,
+        id: Uuid,
+        error: &CommandError<E>,
+    ) -> bool {
+        match error {
+            CommandError::NotYetVisible => true,
+            CommandError::Unavailable | CommandError::Internal(_) => {
+                let Ok(mut conn) = self.pool.acquire().await else {
+                    return true;
+                };
+                FeedReader::last_of_aggregate(&mut conn, aggregate_type, &id.to_string())
+                    .await
+                    .map_or(true, |found| found.is_some())
+            }
+            CommandError::Domain(_)
+            | CommandError::IdentityTaken
+            | CommandError::NotAMember
+            | CommandError::UnknownUser
+            | CommandError::Conflict => false,
+        }
+    }
+}
+
 /// Failures that a fresh attempt can succeed after: a lost optimistic-concurrency race, or a
 /// serialization failure / deadlock PostgreSQL resolved by aborting us.
 fn is_transient<E: std::error::Error>(e: &AggregateError<E>) -> bool {

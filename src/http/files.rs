@@ -5,10 +5,11 @@
 //! An upload is authorized before its body is read, streamed through a size limiter into the
 //! store (never held in memory), typed by its magic bytes (see
 //! [`crate::storage::effective_content_type`]), and only then appended as a message; if the
-//! append fails the object is removed again.
+//! append fails and certainly stored nothing, the object is removed again.
 
 use std::io;
 
+use aggregates::aggregate_types::MESSAGE;
 use aggregates::message::MessageCommand;
 use aggregates::values::{ContentType, FileName};
 use axum::body::{Body, Bytes};
@@ -257,8 +258,10 @@ pub async fn upload_file(
         )
         .await;
     if let Err(e) = posted {
-        // No message refers to the object: remove it rather than leave an orphan.
-        remove_object(&state, &key).await;
+        // Remove the object unless a message may refer to it after all.
+        if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
+            remove_object(&state, &key).await;
+        }
         return Err(e.into());
     }
     Ok((

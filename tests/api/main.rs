@@ -18,6 +18,7 @@ mod channels_members;
 mod cli_migrate;
 mod cli_projections;
 mod cli_support;
+mod commands_outcome;
 mod events_paging;
 mod events_support;
 mod events_visibility;
