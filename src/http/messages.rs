@@ -1,4 +1,5 @@
-//! `/messages` routes: text messages and channel history.
+//! `/messages` routes: posting a text message; reading, editing and deleting one message; clearing
+//! a channel. The lists of messages (histories) are in [`super::message_history`].
 //!
 //! Authorization is decided from the guard tables (`read::channels::access`), which change in the
 //! same transaction as the events, so a just-joined member can post and a just-departed one can't.
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
-use super::extract::{JsonBody, PathParam, QueryParams};
+use super::extract::{JsonBody, PathParam};
 use super::files::remove_object;
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
@@ -26,8 +27,7 @@ use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
 use crate::commands::CommandError;
 use crate::read::channels::{self, ChannelAccess};
-use crate::read::messages::{self, Scope};
-use crate::read::page::HistoryParams;
+use crate::read::messages;
 use crate::state::AppState;
 
 /// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).
@@ -40,12 +40,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .both("/messages/channels/{channel_id}/messages", post(post_message))
         .both("/messages/channel/{channel_id}/messages", delete(clear_channel))
-        .both("/messages/channel/{channel_id}", get(channel_history))
-        .both(
-            "/messages/channel/{channel_id}/user/{user_id}",
-            get(channel_user_history),
-        )
-        .both("/messages/user/{user_id}", get(user_messages))
         .both(
             "/messages/{message_id}",
             get(get_message).patch(edit_message).delete(delete_message),
@@ -53,16 +47,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    post_message,
-    get_message,
-    edit_message,
-    delete_message,
-    channel_history,
-    channel_user_history,
-    user_messages,
-    clear_channel,
-))]
+#[openapi(paths(post_message, get_message, edit_message, delete_message, clear_channel,))]
 pub struct MessagesApi;
 
 #[derive(Deserialize, ToSchema)]
@@ -75,12 +60,6 @@ pub struct MessageCreate {
 pub struct MessageUpdate {
     /// Non-blank text, at most 4000 characters.
     pub content: String,
-}
-
-#[derive(Deserialize)]
-pub struct ChannelUserPath {
-    pub channel_id: Uuid,
-    pub user_id: Uuid,
 }
 
 /// Blank content is the contract's 400; other refusals (too long, NUL) are 422s.
@@ -269,76 +248,6 @@ pub async fn delete_message(
     Ok(Json(Acknowledgement {
         message: "Message deleted successfully".into(),
     }))
-}
-
-#[utoipa::path(
-    get, path = "/messages/channel/{channel_id}", tag = "messages", security(("bearer" = [])),
-    params(("channel_id" = Uuid, Path), HistoryParams),
-    responses(
-        (status = 200, description = "Oldest first", body = [MessageRead]),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
-        (status = 404, description = "Channel not found", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn channel_history(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    PathParam(channel_id): PathParam<Uuid>,
-    QueryParams(params): QueryParams<HistoryParams>,
-) -> ApiResult<Json<Vec<MessageRead>>> {
-    let (page, cursor) = params.page()?;
-    require_member(&access(&state, channel_id, user.id).await?)?;
-    let found = messages::history(&state.pool, Scope::Channel(channel_id), page, cursor).await?;
-    Ok(Json(found))
-}
-
-#[utoipa::path(
-    get, path = "/messages/channel/{channel_id}/user/{user_id}", tag = "messages",
-    security(("bearer" = [])),
-    params(("channel_id" = Uuid, Path), ("user_id" = Uuid, Path), HistoryParams),
-    responses(
-        (status = 200, description = "That user's messages in the channel, oldest first", body = [MessageRead]),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "You are not a member of this channel", body = ErrorBody),
-        (status = 404, description = "Channel not found", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn channel_user_history(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    PathParam(path): PathParam<ChannelUserPath>,
-    QueryParams(params): QueryParams<HistoryParams>,
-) -> ApiResult<Json<Vec<MessageRead>>> {
-    let (page, cursor) = params.page()?;
-    require_member(&access(&state, path.channel_id, user.id).await?)?;
-    let scope = Scope::ChannelAuthor(path.channel_id, path.user_id);
-    Ok(Json(messages::history(&state.pool, scope, page, cursor).await?))
-}
-
-#[utoipa::path(
-    get, path = "/messages/user/{user_id}", tag = "messages", security(("bearer" = [])),
-    params(("user_id" = Uuid, Path), HistoryParams),
-    responses(
-        (status = 200, description = "The user's messages in channels the caller belongs to, oldest first", body = [MessageRead]),
-        (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    )
-)]
-pub async fn user_messages(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    PathParam(author): PathParam<Uuid>,
-    QueryParams(params): QueryParams<HistoryParams>,
-) -> ApiResult<Json<Vec<MessageRead>>> {
-    let (page, cursor) = params.page()?;
-    let scope = Scope::AuthorVisibleTo {
-        author,
-        viewer: user.id,
-    };
-    Ok(Json(messages::history(&state.pool, scope, page, cursor).await?))
 }
 
 #[utoipa::path(

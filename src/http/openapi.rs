@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{channels, memberships, messages, schemas, session, users};
+use super::{channels, memberships, message_history, messages, schemas, session, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +58,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(channels::ChannelsApi::openapi());
     spec.merge(memberships::MembershipsApi::openapi());
     spec.merge(messages::MessagesApi::openapi());
+    spec.merge(message_history::MessageHistoryApi::openapi());
     spec.merge(super::files::FilesApi::openapi());
     spec.merge(crate::ws::WsApi::openapi());
     spec.merge(super::events::EventsApi::openapi());

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::error::{method_not_allowed, not_found, ApiError};
 use super::meta::REQUEST_ID_HEADER;
 use super::openapi;
-use super::{channels, docs, memberships, messages, session, users};
+use super::{channels, docs, memberships, message_history, messages, session, users};
 use crate::state::AppState;
 
 /// Largest request body of any route (JSON routes check their own, smaller, limit).
@@ -48,6 +48,7 @@ fn api_routes() -> Router<AppState> {
         .merge(channels::routes())
         .merge(memberships::routes())
         .merge(messages::routes())
+        .merge(message_history::routes())
         .merge(super::files::routes())
         .merge(crate::ws::routes())
         .merge(super::events::routes())
