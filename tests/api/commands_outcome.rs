@@ -32,5 +32,9 @@ async fn an_ambiguous_failure_is_settled_by_the_log() {
     // And when the log cannot answer, assume the worst for the file: keep it.
     app.pool.close().await;
     let closed = CommandBus::new(app.pool.clone(), None);
-    assert!(closed.may_have_stored(MESSAGE, Uuid::now_v7(), &unavailable).await);
+    assert!(
+        closed
+            .may_have_stored(MESSAGE, Uuid::now_v7(), &unavailable)
+            .await
+    );
 }

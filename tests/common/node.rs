@@ -1,0 +1,150 @@
+//! A real `zync serve` process for tests that need one (several nodes, process-level
+//! measurements). Loopback only: each binds 127.0.0.1 on its own free port.
+//!
+//! Include it with `#[path = "common/node.rs"] mod node;`.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const SECRET_KEY: &str = "cluster-test-secret-key-shared-by-every-node-0123456789";
+pub const STARTUP: Duration = Duration::from_secs(60);
+
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().unwrap().port()
+}
+
+/// One server process. Dropping it stops the process (also when a test panics).
+pub struct Node {
+    pub name: &'static str,
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Node {
+    pub fn start(name: &'static str, database_url: &str) -> Self {
+        Self::start_with(name, database_url, &[])
+    }
+
+    /// [`Node::start`] with extra environment variables.
+    pub fn start_with(name: &'static str, database_url: &str, env: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("zync-cluster-{name}-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = File::create(dir.join("server.log")).unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_zync"))
+            .arg("serve")
+            // No `.env` of the checkout applies: the working directory is the node's own.
+            .current_dir(&dir)
+            .env("DATABASE_URL", database_url)
+            .env("SECRET_KEY", SECRET_KEY)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("ZYNC_DATA_DIR", dir.join("data"))
+            .env("DB_POOL_SIZE", "8")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the zync binary");
+        Self {
+            name,
+            child,
+            port,
+            dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits until `GET /` answers 200.
+    pub async fn ready(&mut self, client: &reqwest::Client) {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "node {} exited ({status}) while starting:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            if let Ok(resp) = client.get(self.url("/")).send().await {
+                if resp.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {} not ready after {STARTUP:?}:\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // SIGTERM first (a graceful stop closes its connections), then SIGKILL.
+        if let Ok(None) = self.child.try_wait() {
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- node {} log ---\n{}", self.name, self.log());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+pub async fn call(req: reqwest::RequestBuilder, expect: u16) -> Value {
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, expect, "unexpected status; body: {body}");
+    body
+}
+
+/// Registers `username` on `node` and logs in.
+pub async fn register(client: &reqwest::Client, node: &Node, username: &str) -> User {
+    let password = format!("pw-{username}-secret");
+    let body =
+        json!({"username": username, "email": format!("{username}@example.com"), "password": password});
+    let user = call(client.post(node.url("/users/")).json(&body), 201).await;
+    let form = [("username", username), ("password", password.as_str())];
+    let token = call(client.post(node.url("/token")).form(&form), 200).await;
+    User {
+        id: user["id"].as_str().unwrap().to_string(),
+        token: token["access_token"].as_str().unwrap().to_string(),
+    }
+}
