@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::bound::{Bound, Limit};
 use super::selection::{Scope, Selection, Snapshot};
 use super::state::{
-    ChannelAsOf, ChannelHistory, Existence, MemberAsOf, MessageAsOf, MessageHistory, UserAsOf, UserHistory,
+    ChannelAsOf, ChannelHistory, Existence, MemberAsOf, MessageAsOf, MessageHistory, UserHistory,
 };
 use super::{decode, AuditError};
 
@@ -228,18 +228,7 @@ pub async fn user_as_of(
             Some(u) if u.status == "deleted" => Existence::Deleted,
             Some(_) => Existence::Live,
         },
-        user: row.map(|u| UserAsOf {
-            id: u.id,
-            username: u.username.clone(),
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            bio: u.bio.clone(),
-            profile_picture: u.profile_picture.clone(),
-            status: u.status.clone(),
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }),
+        user: row.cloned(),
     })
 }
 

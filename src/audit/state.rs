@@ -1,7 +1,12 @@
 //! Reconstructed states: a channel, user or message as it was at a moment. The same structures
 //! are the CLI's JSON and the body of `GET /v1/channels/{id}/history`.
+//!
+//! A user is the projection's own [`UserRow`]. A channel, member and message are not their rows:
+//! they add the usernames as they then were (and a message whether it was edited), a member has
+//! no channel id, and the channel ones are the REST history's OpenAPI schemas.
 
 use chrono::{DateTime, Utc};
+use projections::projectors::UserRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -99,22 +104,9 @@ pub struct UserHistory {
     pub as_of: Bound,
     pub last_position: Option<i64>,
     pub status: Existence,
-    /// Kept after deletion (with status "deleted"), as the users table keeps it.
-    pub user: Option<UserAsOf>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UserAsOf {
-    pub id: Uuid,
-    pub username: String,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub bio: Option<String>,
-    pub profile_picture: Option<String>,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    /// The users table's row as it then was: kept after deletion (with status "deleted"), as the
+    /// table keeps it.
+    pub user: Option<UserRow>,
 }
 
 /// A message as it was at `as_of`.

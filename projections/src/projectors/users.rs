@@ -12,7 +12,8 @@ use super::{qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// Also the account in `zync audit replay --user --as-of` JSON: it is the row as it then was.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct UserRow {
     pub id: Uuid,
     pub username: String,
