@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aggregates::message::MessageEvent;
+use projections::projectors::{fold_in_memory, MessagesModel};
 use projections::{DecodedEvent, ProjectionError, RecordedEvent};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -60,7 +61,7 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
                 DecodedEvent::Message(m) => match m {
                     MessageEvent::TextMessagePosted { channel_id, .. }
                     | MessageEvent::FileMessagePosted { channel_id, .. } => {
-                        (Some(*channel_id), posted(&event, m, &authors))
+                        (Some(*channel_id), posted(&event, &decoded, &authors)?)
                     }
                     _ => (message_channels.get(&event.aggregate_id).copied(), None),
                 },
@@ -82,50 +83,32 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
         .collect()
 }
 
-/// The MessageRead of a posted message, built as the projection builds the row (times are the
-/// event's `recorded_at`), so the frame equals the POST's answer.
-fn posted(event: &RecordedEvent, m: &MessageEvent, authors: &HashMap<Uuid, UserRead>) -> Option<MessageRead> {
-    let at = event.recorded_at;
-    Some(match m {
-        MessageEvent::TextMessagePosted {
-            message_id,
-            channel_id,
-            author_id,
-            content,
-        } => MessageRead {
-            id: *message_id,
-            author_id: *author_id,
-            channel_id: *channel_id,
-            message_type: "text".into(),
-            content: Some(content.as_str().to_string()),
-            s3_key: None,
-            content_type: None,
-            original_filename: None,
-            created_at: at,
-            updated_at: at,
-            author: authors.get(author_id).cloned(),
-        },
-        MessageEvent::FileMessagePosted {
-            message_id,
-            channel_id,
-            author_id,
-            message_type,
-            file,
-        } => MessageRead {
-            id: *message_id,
-            author_id: *author_id,
-            channel_id: *channel_id,
-            message_type: message_type.as_str().into(),
-            content: None,
-            s3_key: Some(file.s3_key.as_str().to_string()),
-            content_type: Some(file.content_type.as_str().to_string()),
-            original_filename: Some(file.original_filename.as_str().to_string()),
-            created_at: at,
-            updated_at: at,
-            author: authors.get(author_id).cloned(),
-        },
-        _ => return None,
-    })
+/// The MessageRead of a posted message: the row the messages projection builds from this event
+/// (its own fold, so there is no second reading of the event to drift from it) with the author
+/// embedded, so the frame equals the POST's answer.
+fn posted(
+    event: &RecordedEvent,
+    decoded: &DecodedEvent,
+    authors: &HashMap<Uuid, UserRead>,
+) -> Result<Option<MessageRead>, ProjectionError> {
+    // The model is only folded, never stored: the schema it would write to is irrelevant.
+    let rows = fold_in_memory(&MessagesModel::new("public"), [(event, decoded)])?;
+    let Some(row) = rows.get(&event.aggregate_uuid()?) else {
+        return Ok(None);
+    };
+    Ok(Some(MessageRead {
+        id: row.id,
+        author_id: row.author_id,
+        channel_id: row.channel_id,
+        message_type: row.message_type.clone(),
+        content: row.content.clone(),
+        s3_key: row.s3_key.clone(),
+        content_type: row.content_type.clone(),
+        original_filename: row.original_filename.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        author: authors.get(&row.author_id).cloned(),
+    }))
 }
 
 async fn channels_of_messages(pool: &PgPool, ids: &[String]) -> Result<HashMap<String, Uuid>, sqlx::Error> {
