@@ -39,6 +39,9 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
 }
 
+/// How long startup waits for transactions that were running when it began (they hold the feed
+/// back) before serving anyway. Appends take milliseconds; only a stuck session hits this.
+const STARTUP_CATCH_UP_PATIENCE: Duration = Duration::from_secs(10);
 /// How long sockets get to send their 1001 close frames before the process exits.
 const SOCKET_DRAIN: Duration = Duration::from_millis(500);
 
@@ -154,8 +157,18 @@ impl Application {
             let runner = projections::live_runner(pool.clone());
             runner.init().await?;
             // Catch up before serving, so the first reads after downtime are already complete.
-            let at = runner.catch_up().await.context("projection catch-up failed")?;
-            tracing::info!(position = at.position, "projections caught up");
+            let (at, complete) = runner
+                .catch_up_committed(STARTUP_CATCH_UP_PATIENCE)
+                .await
+                .context("projection catch-up failed")?;
+            if complete {
+                tracing::info!(position = at.position, "projections caught up");
+            } else {
+                tracing::warn!(
+                    position = at.position,
+                    "a long-running transaction holds the feed back; serving before catch-up ends"
+                );
+            }
             Some(Arc::new(runner.spawn()))
         } else {
             None

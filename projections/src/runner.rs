@@ -17,6 +17,13 @@ use crate::feed::{wake_on_append, FeedCursor, FeedReader};
 use crate::projectors::{Projectable, Projector};
 use crate::ProjectionError;
 
+/// `pg_snapshot_xmin` (every transaction below it has ended) or `pg_snapshot_xmax` (every
+/// transaction below it had started) of a fresh snapshot.
+async fn feed_horizon(pool: &PgPool, bound: &'static str) -> Result<i64, ProjectionError> {
+    let sql = format!("SELECT {bound}(pg_current_snapshot())::text::bigint");
+    Ok(sqlx::query_scalar(&sql).fetch_one(pool).await?)
+}
+
 /// Polling interval used when no notification arrives (a lost LISTEN connection, say).
 const SAFETY_POLL: Duration = Duration::from_secs(1);
 
@@ -204,6 +211,28 @@ impl ProjectionRunner {
             if read == 0 {
                 return Ok(cursor);
             }
+        }
+    }
+
+    /// Applies every event committed before this call. The feed stops at the oldest transaction
+    /// still running (anywhere in the cluster: the snapshot horizon is cluster-wide), so a plain
+    /// [`catch_up`](Self::catch_up) can end short of events that were already committed; this
+    /// waits, up to `patience`, for the transactions that were running when it began to finish.
+    /// Returns `(cursor, complete)`: `complete` is false when patience ran out first.
+    pub async fn catch_up_committed(
+        &self,
+        patience: Duration,
+    ) -> Result<(FeedCursor, bool), ProjectionError> {
+        let started = tokio::time::Instant::now();
+        let horizon = feed_horizon(&self.pool, "pg_snapshot_xmax").await?;
+        loop {
+            // Read the horizon before catching up: events behind it are final once it passes.
+            let passed = feed_horizon(&self.pool, "pg_snapshot_xmin").await? >= horizon;
+            let cursor = self.catch_up().await?;
+            if passed || started.elapsed() >= patience {
+                return Ok((cursor, passed));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
