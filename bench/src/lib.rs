@@ -1,59 +1,101 @@
-//! Shared pieces of the benchmarks: a private PostgreSQL per run and synthetic event logs.
-//!
-//! Every benchmark prints its figures next to a baseline measured in the same run on the same
-//! database, because these machines are shared and absolute numbers drift from run to run.
+//! The Zync benchmark harness: a private PostgreSQL, the release server as its own process, a
+//! loopback-only load generator, and a report of every figure next to a baseline measured in the
+//! same run (these machines are shared, so absolute numbers drift from run to run; ratios less).
 
+pub mod api;
+pub mod baseline;
+pub mod loopback;
+pub mod machine;
+pub mod report;
 pub mod seed;
+pub mod server;
+pub mod subscriber;
+pub mod workloads;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use zync::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 
-/// A throwaway, durable (fsync on, as in production) cluster and a migrated database in it.
-pub struct BenchDb {
-    pub pool: PgPool,
+/// Connections the cluster accepts: 64 pgbench clients, a server's pool, the CLI, the harness.
+const MAX_CONNECTIONS: u32 = 200;
+
+/// A throwaway, durable (fsync on, as in production) cluster for one run.
+pub struct Cluster {
     pg: EmbeddedPostgres,
     dir: PathBuf,
 }
 
-impl BenchDb {
-    pub async fn start() -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("zync-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+/// How to reach one database of the cluster, for tools other than sqlx.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+/// A migrated database of the cluster.
+pub struct BenchDb {
+    pub pool: PgPool,
+    connection: Connection,
+}
+
+impl Cluster {
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let _ = std::fs::remove_dir_all(dir);
         let pg = EmbeddedPostgres::start(EmbeddedOptions {
             data_dir: dir.join("postgres"),
             durable: true,
-            max_connections: 50,
+            max_connections: MAX_CONNECTIONS,
         })
         .await?;
-        pg.ensure_database("bench").await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect_with(pg.connect_options("bench"))
-            .await?;
-        zync::db::migrate(&pool).await?;
-        Ok(Self { pool, pg, dir })
+        Ok(Self {
+            pg,
+            dir: dir.to_path_buf(),
+        })
     }
 
-    /// A `DATABASE_URL` for the database, over the cluster's Unix socket.
-    pub fn url(&self) -> String {
-        let options = self.pg.connect_options("bench");
-        format!(
-            "postgres:///bench?host={}&port={}&user={}",
-            self.pg.socket_dir().display(),
-            options.get_port(),
-            options.get_username()
-        )
+    /// Creates (if needed) and migrates database `name`.
+    pub async fn database(&self, name: &str) -> anyhow::Result<BenchDb> {
+        self.pg.ensure_database(name).await?;
+        let options = self.pg.connect_options(name);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await?;
+        zync::db::migrate(&pool).await?;
+        let connection = Connection {
+            host: self.pg.socket_dir().display().to_string(),
+            port: options.get_port(),
+            user: options.get_username().to_string(),
+            database: name.to_string(),
+        };
+        Ok(BenchDb { pool, connection })
+    }
+
+    pub fn version(&self) -> &str {
+        self.pg.version()
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.pool.close().await;
         self.pg.stop().await?;
         let _ = std::fs::remove_dir_all(&self.dir);
         Ok(())
+    }
+}
+
+impl BenchDb {
+    /// A `DATABASE_URL` for the database, over the cluster's Unix socket.
+    pub fn url(&self) -> String {
+        let c = &self.connection;
+        format!("postgres:///{}?host={}&port={}&user={}", c.database, c.host, c.port, c.user)
+    }
+
+    pub fn connection(&self) -> Connection {
+        self.connection.clone()
     }
 }
 
@@ -64,7 +106,7 @@ pub async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) 
     (out, started.elapsed())
 }
 
-/// Events per second, for printing.
-pub fn rate(events: u64, took: Duration) -> f64 {
-    events as f64 / took.as_secs_f64().max(1e-9)
+/// Per second, for printing.
+pub fn rate(count: u64, took: Duration) -> f64 {
+    count as f64 / took.as_secs_f64().max(1e-9)
 }

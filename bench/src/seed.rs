@@ -21,6 +21,16 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// One channel of 20 members holding `live` messages that are not deleted (the history
+    /// workload's channel): `posts` are `live` / 0.98, since 2% are deleted.
+    pub fn single_channel(live: i64) -> Self {
+        Self {
+            users: MEMBERS,
+            channels: 1,
+            posts: live * 50 / 49,
+        }
+    }
+
     /// The shape whose log has about `events` events.
     pub fn for_events(events: i64) -> Self {
         let users = (events / 1000).max(MEMBERS);
@@ -120,11 +130,11 @@ pub async fn seed(pool: &PgPool, shape: Shape) -> Result<i64, sqlx::Error> {
             u = user("i"),
             m = meta(&user("i"), "i + 1000000000")
         ),
-        // 1% of channels are deleted by their owner.
+        // 1% of channels (the 100th, the 200th, ...) are deleted by their owner.
         format!(
             "{INSERT} SELECT 'Channel', {ch}::text, {MEMBERS} + 2, 'ChannelDeleted', '1',
                 jsonb_build_object('ChannelDeleted', jsonb_build_object()), {m}
-               FROM generate_series(0, {channels} - 1, 100) c ORDER BY c",
+               FROM generate_series(99, {channels} - 1, 100) c ORDER BY c",
             ch = id("channel", "c"),
             m = meta(&owner("c"), "c + 1000000000")
         ),

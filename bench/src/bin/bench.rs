@@ -1,0 +1,236 @@
+//! `bench/run [--quick]`: every workload of issue 6 in one run, with the baselines measured in the
+//! same run, printed as a markdown table and written as JSON. Exits 1 if any workload was
+//! incorrect (an error, a missing delivery, a difference), whatever its speed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use uuid::Uuid;
+use zync_bench::api::{Api, Member};
+use zync_bench::baseline::{self, Pgbench};
+use zync_bench::report::{Baseline, Headline, Outcome, Report};
+use zync_bench::server::Server;
+use zync_bench::workloads::history::{self, HistoryPlan};
+use zync_bench::workloads::rooms::{Deliveries, Rooms};
+use zync_bench::workloads::send::{self, Sender, Sent};
+use zync_bench::workloads::{idle, rebuild};
+use zync_bench::{machine, Cluster};
+
+#[derive(Parser)]
+struct Args {
+    /// Every workload at small scale, for CI: checks correctness, computes the ratios.
+    #[arg(long)]
+    quick: bool,
+    /// Where the report (report.md, report.json) and the logs go.
+    #[arg(long, default_value = "target/zync-bench")]
+    out: PathBuf,
+}
+
+/// Sizes and durations of one run.
+struct Profile {
+    name: &'static str,
+    send_for: Duration,
+    latency_rate: f64,
+    idle_connections: usize,
+    rebuild_events: i64,
+    history: HistoryPlan,
+}
+
+impl Profile {
+    fn full() -> Self {
+        Self {
+            name: "full",
+            send_for: Duration::from_secs(30),
+            latency_rate: 500.0,
+            idle_connections: idle::TARGET_CONNECTIONS,
+            rebuild_events: 1_000_000,
+            history: HistoryPlan {
+                messages: 1_000_000,
+                depth: 100_000,
+                requests: 2_000,
+            },
+        }
+    }
+
+    fn quick() -> Self {
+        Self {
+            name: "quick",
+            send_for: Duration::from_secs(3),
+            latency_rate: 100.0,
+            idle_connections: 500,
+            rebuild_events: 20_000,
+            history: HistoryPlan {
+                messages: 20_000,
+                depth: 10_000,
+                requests: 100,
+            },
+        }
+    }
+}
+
+/// P1's layout: 16 channels of 10 members, all connected, 4 of each posting.
+const CHANNELS: usize = 16;
+const MEMBERS: usize = 10;
+const SENDERS_PER_CHANNEL: usize = 4;
+/// The hot channel: all 64 senders in one channel, 10 of them connected.
+const HOT_SENDERS: usize = CHANNELS * SENDERS_PER_CHANNEL;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let profile = if args.quick { Profile::quick() } else { Profile::full() };
+    std::fs::create_dir_all(&args.out)?;
+    let out = args.out.canonicalize()?;
+    // Before the server starts, so it inherits the limit (P5 needs a descriptor per socket).
+    machine::raise_open_file_limit(u64::MAX);
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let clock = Instant::now();
+
+    println!("# zync benchmark ({} profile); logs in {}", profile.name, out.display());
+    let cluster = Cluster::start(&out.join("cluster")).await?;
+    let db = cluster.database("bench").await?;
+    let machine = machine::describe(&db.pool, cluster.version()).await;
+
+    let server = Server::start(&db.url(), &out.join("server"), &[]).await?;
+    let api = Api::new(&server.base_url())?;
+    println!("setup: registering {} users", CHANNELS * MEMBERS);
+    let users = api.register_many("member", CHANNELS * MEMBERS).await?;
+    let groups: Vec<Vec<Member>> = users.chunks(MEMBERS).map(<[Member]>::to_vec).collect();
+
+    println!(
+        "P1: {HOT_SENDERS} senders, {CHANNELS} channels x {MEMBERS} connected members, {:?}",
+        profile.send_for
+    );
+    let rooms = Rooms::open(&api, "p1", groups.clone(), MEMBERS, clock).await?;
+    let senders = spread_senders(&rooms);
+    let pairs: Vec<(Uuid, Uuid)> = senders
+        .iter()
+        .map(|(r, m)| (m.id, rooms.rooms[*r].channel))
+        .collect();
+    let p1 = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    let p1_got = rooms.close(&p1.acked).await?;
+
+    println!("hot channel: {HOT_SENDERS} senders in one channel, {MEMBERS} connected");
+    let rooms = Rooms::open(&api, "hot", vec![users[..HOT_SENDERS].to_vec()], MEMBERS, clock).await?;
+    let senders = rooms.rooms[0].members.iter().map(|m| (0, m.clone())).collect();
+    let hot = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    let hot_got = rooms.close(&hot.acked).await?;
+
+    println!("P2: {} msgs/s offered for {:?}", profile.latency_rate, profile.send_for);
+    let rooms = Rooms::open(&api, "p2", groups, MEMBERS, clock).await?;
+    let senders = spread_senders(&rooms);
+    let p2 = send::open_loop(&api, &rooms, senders, profile.latency_rate, profile.send_for).await;
+    let p2_got = rooms.close(&p2.acked).await?;
+
+    println!("P5: up to {} idle connections", profile.idle_connections);
+    let p5 = idle::run(&api, &server, profile.idle_connections).await?;
+    server.stop().await?;
+
+    println!("baseline: pgbench, {} clients, {:?}", pairs.len(), profile.send_for);
+    let pgbench = baseline::run(&db, &pairs, profile.send_for, &out).await?;
+
+    println!("P4: rebuild of {} events", profile.rebuild_events);
+    let p4 = rebuild::run(&cluster.database("seeded").await?, profile.rebuild_events, &out).await?;
+
+    println!("P3: history of {} messages", profile.history.messages);
+    let p3 = history::run(&cluster.database("history").await?, profile.history, &out).await?;
+    cluster.stop().await?;
+
+    let p2_p99 = send::ms(&p2_got.latency_us, 99.0);
+    let mut p2 = send::judge(
+        "P2",
+        "delivery latency at a fixed rate",
+        Headline::absolute(p2_p99, "ms p99", 10.0, true),
+        &p2,
+        &p2_got,
+    );
+    p2.notes.push(format!(
+        "{} msgs/s offered; latency from when each post was due to its frame at each member \
+         (coordinated omission corrected)",
+        profile.latency_rate
+    ));
+    let outcomes = vec![
+        send::judge(
+            "P1",
+            "send throughput",
+            send::throughput(&p1, baseline_of(&pgbench), 0.8),
+            &p1,
+            &p1_got,
+        ),
+        p2,
+        p3,
+        p4,
+        p5,
+        hot_channel(&hot, &hot_got, &pgbench),
+        baseline_outcome(&pgbench),
+    ];
+    let report = Report {
+        profile: profile.name.into(),
+        started_at,
+        machine,
+        outcomes,
+    };
+    let markdown = report.markdown();
+    println!("\n{markdown}");
+    std::fs::write(out.join("report.md"), &markdown)?;
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)
+        .context("could not write report.json")?;
+    println!(
+        "wrote {} and report.json; took {:.0} s",
+        out.join("report.md").display(),
+        clock.elapsed().as_secs_f64()
+    );
+    let failures: Vec<_> = report.failures().collect();
+    if !failures.is_empty() {
+        for (id, f) in failures {
+            eprintln!("FAILED {id}: {f}");
+        }
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The first 4 members of each room post.
+fn spread_senders(rooms: &Rooms) -> Vec<Sender> {
+    rooms
+        .rooms
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.members[..SENDERS_PER_CHANNEL].iter().map(move |m| (i, m.clone())))
+        .collect()
+}
+
+fn baseline_of(p: &Pgbench) -> Baseline {
+    Baseline {
+        name: "pgbench".into(),
+        value: p.tps,
+        unit: "msgs/s".into(),
+    }
+}
+
+/// The hot channel is judged on correctness (no conflict may reach a client as an error); its
+/// throughput is reported against the same baseline.
+fn hot_channel(sent: &Sent, got: &Deliveries, pgbench: &Pgbench) -> Outcome {
+    let mut headline = send::throughput(sent, baseline_of(pgbench), 0.0);
+    headline.target = "0 errors, nothing missing".into();
+    headline.met = Some(sent.errors == 0 && got.delivered == got.expected && got.dropped.is_empty());
+    send::judge("HOT", "hot channel (64 senders, one channel)", headline, sent, got)
+}
+
+fn baseline_outcome(pgbench: &Pgbench) -> Outcome {
+    let headline = Headline {
+        value: pgbench.tps,
+        unit: "msgs/s".into(),
+        baseline: None,
+        ratio: None,
+        target: "—".into(),
+        met: None,
+    };
+    let mut o = Outcome::new("B", "baseline: pgbench, the server's SQL per message", headline);
+    o.figure("messages", pgbench.messages as f64, "")
+        .figure("latency average", pgbench.latency_ms, "ms")
+        .fail_if(pgbench.failed > 0, format!("{} pgbench transactions failed", pgbench.failed));
+    o
+}
