@@ -1,6 +1,7 @@
 //! The `zync` server: adapters around the pure domain in `aggregates` and the read models in
 //! `projections`.
 
+pub mod allocator;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -5,8 +5,20 @@ use std::process::ExitCode;
 use clap::Parser;
 use zync::cli::{Cli, Outcome};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread exists, so every arena follows it.
+    zync::allocator::tune();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("zync: could not start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run())
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     // Operator commands print their own report; only problems should interleave with it.
     zync::telemetry::init_with_default(if cli.is_server() {

@@ -1,7 +1,9 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 //!
 //! Hashing is CPU-bound for tens of milliseconds, so it runs on the blocking pool, never on the
-//! async workers. Unknown usernames are verified against a dummy hash so that "no such user" and
+//! async workers, and at most one hash per core at a time: more would not finish sooner, only
+//! hold 19 MiB each while they wait for a core (a login burst would otherwise cost memory in
+//! proportion to its size). Unknown usernames are verified against a dummy hash so that "no such user" and
 //! "wrong password" take the same time.
 
 use std::sync::{Arc, OnceLock};
@@ -9,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 /// The longest password accepted; argon2 would take anything, but a megabyte "password" is abuse.
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -45,9 +48,18 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Runs `work` on the blocking pool once one of the per-core permits is free.
+async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    let permits =
+        PERMITS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let _permit = permits.acquire().await.expect("the semaphore is never closed");
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
 /// Hashes a password on the blocking pool.
 pub async fn hash(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    limited(move || hash_blocking(&password)).await?
 }
 
 /// Verifies on the blocking pool. `stored` is `None` for an unknown user: the same work is done
@@ -58,7 +70,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Pa
         None => Arc::from(dummy_hash()),
     };
     let known = stored_is_real(&stored, dummy_hash());
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = limited(move || {
         PasswordHash::new(&stored)
             .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
@@ -73,7 +85,7 @@ fn stored_is_real(stored: &str, dummy: &str) -> bool {
 
 /// Warms the dummy hash at startup so the first unknown-user login is not slower than others.
 pub async fn warm_up() {
-    let _ = tokio::task::spawn_blocking(dummy_hash).await;
+    let _ = limited(dummy_hash).await;
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod native;
 pub mod session;
 pub mod zync;
 
+use axum::extract::ws::WebSocketUpgrade;
 use axum::routing::get;
 use axum::Router;
 
@@ -50,6 +51,17 @@ pub mod close {
 /// Clients only ever send small control frames (typing); anything bigger is refused by the
 /// WebSocket layer, which ends the session.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// The per-socket read buffer, allocated up front for every connection. tungstenite's default
+/// (128 KiB) is for sockets that receive a lot; ours receive a typing frame now and then, and a
+/// node holds tens of thousands of them.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// The settings both endpoints upgrade with.
+fn configured(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::session::{Ending, Frame, Protocol, Session};
-use super::{authenticate, close, query_param, MAX_CLIENT_MESSAGE};
+use super::{authenticate, close, configured, query_param};
 use crate::live::replay::visible_after;
 use crate::live::{frames, LiveItem, Memberships};
 use crate::read::channels;
@@ -76,15 +76,13 @@ pub async fn connect(
     let resume_from = query_param(query.as_deref(), "resume_from");
     // Subscribed before the handshake is answered, so "live" covers everything after it.
     let subscription = state.live.subscribe();
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            let session = Session::new(socket, &state);
-            match UserStream::open(state, subscription, token, resume_from).await {
-                Ok(stream) => session.run(stream).await,
-                Err(ending) => session.close(Some(ending)).await,
-            }
-        })
+    configured(upgrade).on_upgrade(move |socket| async move {
+        let session = Session::new(socket, &state);
+        match UserStream::open(state, subscription, token, resume_from).await {
+            Ok(stream) => session.run(stream).await,
+            Err(ending) => session.close(Some(ending)).await,
+        }
+    })
 }
 
 /// Where the frames come from.
