@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aggregates::message::MessageEvent;
+use axum::extract::ws::Utf8Bytes;
 use projections::projectors::{fold_in_memory, MessagesModel};
 use projections::{DecodedEvent, ProjectionError, RecordedEvent};
 use sqlx::PgPool;
@@ -67,12 +68,16 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
                 },
                 DecodedEvent::User(_) => (None, None),
             };
+            let message_json = message
+                .as_ref()
+                .map(|m| Utf8Bytes::from(serde_json::to_string(m).expect("a MessageRead serializes")));
             Ok(LiveEvent {
                 cursor: event.cursor(),
                 recorded_at: event.recorded_at,
                 aggregate_id,
                 channel_id,
                 message,
+                message_json,
                 user_channels: match decoded {
                     DecodedEvent::User(_) => user_channels.get(&aggregate_id).cloned().unwrap_or_default(),
                     _ => vec![],

@@ -4,6 +4,7 @@
 use aggregates::channel::ChannelEvent;
 use aggregates::message::MessageEvent;
 use aggregates::user::UserEvent;
+use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use projections::{DecodedEvent, FeedCursor};
 use uuid::Uuid;
@@ -20,6 +21,8 @@ pub struct LiveEvent {
     pub channel_id: Option<Uuid>,
     /// For a posted message: the MessageRead exactly as the POST answered it.
     pub message: Option<MessageRead>,
+    /// That MessageRead as JSON, serialized once for every Zync socket on the node.
+    pub message_json: Option<Utf8Bytes>,
     /// For a user event: the channels that user belongs to (their peers may see it).
     pub user_channels: Vec<Uuid>,
 }
@@ -51,10 +54,15 @@ impl LiveEvent {
 
     /// Whether this event revokes `user`'s sessions (deleted, or their password changed).
     pub fn revokes(&self, user: Uuid) -> bool {
+        self.revokes_someone() && self.aggregate_id == user
+    }
+
+    /// Whether this event revokes its user's sessions.
+    pub fn revokes_someone(&self) -> bool {
         matches!(
             &self.decoded,
             DecodedEvent::User(UserEvent::UserDeleted {} | UserEvent::UserPasswordChanged {})
-        ) && self.aggregate_id == user
+        )
     }
 
     pub fn is_message_posted(&self) -> bool {

@@ -1,8 +1,14 @@
 //! One live feed reader per node: tails the event store in feed order (woken by LISTEN/NOTIFY,
-//! with a slow poll as a safety net) and broadcasts each event, enriched once, to every session
-//! on this node. Every node reads the same log in the same order, so subscribers on different
-//! nodes see the same sequence.
+//! with a slow poll as a safety net) and broadcasts each event, enriched once, to the sessions on
+//! this node. Every node reads the same log in the same order, so subscribers on different nodes
+//! see the same sequence.
+//!
+//! Two kinds of subscription: everything (the native stream, which decides per user what it may
+//! see), or one channel (the Zync socket). A channel's subscribers are woken only by that
+//! channel's events and by revocations, so a message wakes its channel's sockets and not every
+//! socket on the node.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,10 +22,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::enrich::enrich;
-use super::event::LiveItem;
+use super::event::{LiveEvent, LiveItem};
 
 /// Items a subscriber may fall behind by before it is told to resync.
 pub const BROADCAST_CAPACITY: usize = 4096;
+/// The same for one channel's topic. Smaller: it carries one channel's events only, and each
+/// channel with subscribers on this node holds one.
+const CHANNEL_CAPACITY: usize = 256;
 /// The NOTIFY channel typing signals travel on between nodes; they are never stored.
 const TYPING_CHANNEL: &str = "zync_typing";
 const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -32,8 +41,11 @@ pub struct LiveHub {
 struct Inner {
     pool: PgPool,
     sender: broadcast::Sender<LiveItem>,
-    /// The cursor of the last event broadcast. Held while sending, so a subscriber gets a
-    /// receiver and the cursor it starts after as one consistent pair.
+    /// Per-channel topics, for channels someone on this node subscribed to. A topic whose
+    /// subscribers are all gone is dropped on the next send to it or the next sweep.
+    channels: Mutex<Topics>,
+    /// The cursor of the last event broadcast. Held while sending (and taken before `channels`),
+    /// so a subscriber gets a receiver and the cursor it starts after as one consistent pair.
     last: Mutex<FeedCursor>,
     wake: Arc<Notify>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -51,6 +63,7 @@ impl LiveHub {
             inner: Arc::new(Inner {
                 pool: pool.clone(),
                 sender,
+                channels: Mutex::new(Topics::default()),
                 last: Mutex::new(head),
                 wake: Arc::new(Notify::new()),
                 tasks: Mutex::new(vec![]),
@@ -69,6 +82,13 @@ impl LiveHub {
     pub fn subscribe(&self) -> (broadcast::Receiver<LiveItem>, FeedCursor) {
         let last = lock(&self.inner.last);
         (self.inner.sender.subscribe(), *last)
+    }
+
+    /// A receiver of what concerns one channel (its events, and revocations of any user),
+    /// broadcast after the returned cursor.
+    pub fn subscribe_channel(&self, channel: Uuid) -> (broadcast::Receiver<LiveItem>, FeedCursor) {
+        let last = lock(&self.inner.last);
+        (lock(&self.inner.channels).subscribe(channel), *last)
     }
 
     /// The cursor of the last event broadcast on this node.
@@ -99,6 +119,47 @@ impl LiveHub {
     }
 }
 
+/// The per-channel topics.
+#[derive(Default)]
+struct Topics {
+    senders: HashMap<Uuid, broadcast::Sender<LiveItem>>,
+    /// Subscriptions since the last sweep of abandoned topics.
+    since_sweep: usize,
+}
+
+impl Topics {
+    fn subscribe(&mut self, channel: Uuid) -> broadcast::Receiver<LiveItem> {
+        self.since_sweep += 1;
+        if self.since_sweep >= self.senders.len().max(1024) {
+            // Channels that got no event since their last subscriber left are swept here.
+            self.senders.retain(|_, s| s.receiver_count() > 0);
+            self.since_sweep = 0;
+        }
+        self.senders
+            .entry(channel)
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    fn publish(&mut self, event: &Arc<LiveEvent>) {
+        if event.revokes_someone() {
+            // Rare, and whose sockets are where is not known here: every topic gets it.
+            for sender in self.senders.values() {
+                let _ = sender.send(LiveItem::Event(event.clone()));
+            }
+            return;
+        }
+        let Some(channel) = event.channel_id else {
+            return;
+        };
+        if let Some(sender) = self.senders.get(&channel) {
+            if sender.send(LiveItem::Event(event.clone())).is_err() {
+                self.senders.remove(&channel);
+            }
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave them inconsistent (plain assignments).
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -125,11 +186,14 @@ async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor) {
             Ok(events) => {
                 backoff = Duration::from_millis(100);
                 let mut last = lock(&inner.last);
+                let mut topics = lock(&inner.channels);
                 for event in events {
                     cursor = event.cursor;
                     *last = cursor;
+                    let event = Arc::new(event);
+                    topics.publish(&event);
                     // No receivers is fine: nobody is connected to this node.
-                    let _ = inner.sender.send(LiveItem::Event(Arc::new(event)));
+                    let _ = inner.sender.send(LiveItem::Event(event));
                 }
             }
             Err(error) => {
@@ -167,5 +231,78 @@ async fn relay_typing(inner: Arc<Inner>) {
                 let _ = inner.sender.send(LiveItem::Typing { channel_id, user_id });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aggregates::channel::ChannelEvent;
+    use aggregates::user::UserEvent;
+    use chrono::Utc;
+    use projections::DecodedEvent;
+
+    use super::*;
+
+    fn event(aggregate_id: Uuid, channel_id: Option<Uuid>, decoded: DecodedEvent) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent {
+            cursor: FeedCursor::START,
+            recorded_at: Utc::now(),
+            aggregate_id,
+            decoded,
+            channel_id,
+            message: None,
+            message_json: None,
+            user_channels: vec![],
+        })
+    }
+
+    #[test]
+    fn a_channel_topic_carries_its_channel_and_revocations_only() {
+        let (a, b, user) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut topics = Topics::default();
+        let mut on_a = topics.subscribe(a);
+        let mut on_b = topics.subscribe(b);
+        topics.publish(&event(
+            a,
+            Some(a),
+            DecodedEvent::Channel(ChannelEvent::MemberJoined { user_id: user }),
+        ));
+        topics.publish(&event(user, None, DecodedEvent::User(UserEvent::UserDeleted {})));
+        let got = |rx: &mut broadcast::Receiver<LiveItem>| {
+            std::iter::from_fn(|| match rx.try_recv() {
+                Ok(LiveItem::Event(e)) => Some(e.aggregate_id),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(got(&mut on_a), [a, user]);
+        assert_eq!(
+            got(&mut on_b),
+            [user],
+            "b's topic gets the revocation, not a's event"
+        );
+    }
+
+    #[test]
+    fn abandoned_topics_are_dropped() {
+        let a = Uuid::now_v7();
+        let mut topics = Topics::default();
+        drop(topics.subscribe(a));
+        topics.publish(&event(
+            a,
+            Some(a),
+            DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}),
+        ));
+        assert!(
+            topics.senders.is_empty(),
+            "a send nobody received removes the topic"
+        );
+        for _ in 0..1024 {
+            drop(topics.subscribe(Uuid::now_v7()));
+        }
+        assert!(
+            topics.senders.len() <= 1024,
+            "the sweep keeps the map from growing without bound"
+        );
     }
 }

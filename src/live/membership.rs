@@ -130,6 +130,7 @@ mod tests {
             decoded,
             channel_id,
             message: None,
+            message_json: None,
             user_channels: vec![],
         }
     }

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
@@ -40,7 +40,8 @@ const MIN_PING_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One text frame for the client.
 pub struct Frame {
-    pub text: String,
+    /// Shared, not copied: a message's frame is serialized once per node for all its sockets.
+    pub text: Utf8Bytes,
     /// The feed position the frame reports, if any: the last one queued is where a client told to
     /// resync resumes.
     pub position: Option<i64>,
@@ -50,17 +51,17 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn data(text: String, position: Option<i64>) -> Self {
+    pub fn data(text: impl Into<Utf8Bytes>, position: Option<i64>) -> Self {
         Self {
-            text,
+            text: text.into(),
             position,
             droppable: false,
         }
     }
 
-    pub fn ephemeral(text: String) -> Self {
+    pub fn ephemeral(text: impl Into<Utf8Bytes>) -> Self {
         Self {
-            text,
+            text: text.into(),
             position: None,
             droppable: true,
         }
@@ -232,7 +233,7 @@ impl Session {
                         if frame.position.is_some() {
                             self.last_queued = frame.position;
                         }
-                        permit.send(Message::Text(frame.text.into()));
+                        permit.send(Message::Text(frame.text));
                         stall.as_mut().reset(Instant::now() + stall_grace);
                         Ok(())
                     }
@@ -251,7 +252,7 @@ impl Session {
                             if frame.position.is_some() {
                                 self.last_queued = frame.position;
                             }
-                            permit.send(Message::Text(frame.text.into()));
+                            permit.send(Message::Text(frame.text));
                             Ok(())
                         }
                         Ok(None) => Ok(()),
@@ -290,14 +291,14 @@ impl Session {
             position,
             droppable,
         } = frame;
-        match self.out.try_send(Message::Text(text.into())) {
+        match self.out.try_send(Message::Text(text)) {
             Ok(()) => {
                 if position.is_some() {
                     self.last_queued = position;
                 }
             }
             Err(TrySendError::Full(Message::Text(text))) if !droppable => self.pending.push_back(Frame {
-                text: text.as_str().to_owned(),
+                text,
                 position,
                 droppable,
             }),
@@ -333,8 +334,8 @@ impl Session {
             let words: Vec<Message> = pending
                 .into_iter()
                 .map(|frame| frame.text)
-                .chain(ending.last_frame)
-                .map(|text| Message::Text(text.into()))
+                .chain(ending.last_frame.map(Utf8Bytes::from))
+                .map(Message::Text)
                 .chain([Message::Close(Some(CloseFrame {
                     code: ending.code,
                     reason: ending.reason.into(),

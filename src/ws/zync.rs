@@ -9,7 +9,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::session::{Ending, Frame, Protocol, Session};
-use super::{authenticate, close, query_param, MAX_CLIENT_MESSAGE};
+use super::{authenticate, close, configured, query_param};
 use crate::live::LiveItem;
 use crate::read::channels;
 use crate::state::AppState;
@@ -39,17 +39,17 @@ pub async fn connect(
     let token = query_param(query.as_deref(), "token");
     // Subscribed before the handshake is answered: a client may rely on every message posted
     // after its handshake completed, and a leave or revocation the checks below don't see yet
-    // is certain to arrive on the receiver.
-    let (hub, _) = state.live.subscribe();
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            let session = Session::new(socket, &state);
-            match ChannelStream::open(state, hub, &channel_id, token).await {
-                Ok(stream) => session.run(stream).await,
-                Err(ending) => session.close(Some(ending)).await,
-            }
-        })
+    // is certain to arrive on the receiver. Only this channel's topic: other channels' traffic
+    // never wakes this socket.
+    let channel = Uuid::parse_str(&channel_id).ok();
+    let hub = channel.map(|c| state.live.subscribe_channel(c).0);
+    configured(upgrade).on_upgrade(move |socket| async move {
+        let session = Session::new(socket, &state);
+        match ChannelStream::open(state, hub.zip(channel), token).await {
+            Ok(stream) => session.run(stream).await,
+            Err(ending) => session.close(Some(ending)).await,
+        }
+    })
 }
 
 struct ChannelStream {
@@ -61,13 +61,14 @@ struct ChannelStream {
 }
 
 impl ChannelStream {
+    /// `subscription` is the channel's topic and the channel, or `None` for a path that is not
+    /// a channel id.
     async fn open(
         state: AppState,
-        hub: broadcast::Receiver<LiveItem>,
-        channel_id: &str,
+        subscription: Option<(broadcast::Receiver<LiveItem>, Uuid)>,
         token: Option<String>,
     ) -> Result<Self, Ending> {
-        let Ok(channel) = Uuid::parse_str(channel_id) else {
+        let Some((hub, channel)) = subscription else {
             return Err(Ending::policy("invalid channel id"));
         };
         let user = authenticate(&state, token.as_deref()).await?.id;
@@ -100,9 +101,8 @@ impl Protocol for ChannelStream {
                 return Err(Ending::policy("no longer a member of this channel"));
             }
             if event.is_message_posted() {
-                if let Some(message) = &event.message {
-                    let text = serde_json::to_string(message).expect("a MessageRead serializes");
-                    out.push(Frame::data(text, Some(event.position())));
+                if let Some(text) = &event.message_json {
+                    out.push(Frame::data(text.clone(), Some(event.position())));
                 }
             }
         }
