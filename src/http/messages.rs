@@ -122,9 +122,11 @@ pub async fn post_message(
     JsonBody(body): JsonBody<MessageCreate>,
 ) -> ApiResult<(StatusCode, Json<MessageRead>)> {
     let content = content(body.content)?;
-    require_member(&access(&state, channel_id, user.id).await?)?;
     let message_id = Uuid::now_v7();
-    state
+    // No membership lookup first: the event store's guard refuses a post by a non-member, or to
+    // a channel that is gone, as the event is appended. Only a refused post looks the channel up,
+    // to tell 404 from 403; a member's post is one query shorter.
+    let posted = state
         .commands
         .message(
             &meta.by(user.id),
@@ -136,7 +138,13 @@ pub async fn post_message(
                 content,
             },
         )
-        .await?;
+        .await;
+    if let Err(CommandError::NotAMember) = posted {
+        require_member(&access(&state, channel_id, user.id).await?)?;
+        // A member by now: they joined after the post was refused, which stands.
+        return Err(ApiError::forbidden(NOT_A_MEMBER));
+    }
+    posted?;
     Ok((
         StatusCode::CREATED,
         Json(read_back_post(&state, message_id).await?),
