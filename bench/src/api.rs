@@ -40,7 +40,10 @@ impl Api {
 
     /// The `ws://` URL of a channel's Zync WebSocket for `token`.
     pub fn channel_socket(&self, channel: Uuid, token: &str) -> String {
-        format!("{}/ws/{channel}?token={token}", self.base.replacen("http", "ws", 1))
+        format!(
+            "{}/ws/{channel}?token={token}",
+            self.base.replacen("http", "ws", 1)
+        )
     }
 
     pub async fn register(&self, username: &str) -> anyhow::Result<Member> {
@@ -65,7 +68,10 @@ impl Api {
         .await?;
         Ok(Member {
             id: uuid(&user["id"])?,
-            token: token["access_token"].as_str().context("no access_token")?.to_string(),
+            token: token["access_token"]
+                .as_str()
+                .context("no access_token")?
+                .to_string(),
         })
     }
 

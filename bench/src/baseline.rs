@@ -16,7 +16,8 @@ use anyhow::{bail, Context};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::BenchDb;
+use crate::cpu::{self, CpuSample};
+use crate::{BenchDb, Cluster};
 
 const SCRIPT: &str = r#"BEGIN;
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
@@ -49,6 +50,8 @@ pub struct Pgbench {
     pub messages: u64,
     pub failed: u64,
     pub latency_ms: f64,
+    /// CPU of PostgreSQL and of pgbench itself over the run.
+    pub cpu: CpuSample,
 }
 
 /// pgbench of the installed server, as the embedded cluster finds `initdb`.
@@ -67,11 +70,18 @@ fn pgbench() -> anyhow::Result<PathBuf> {
 }
 
 /// Runs the baseline with one client per `(author, channel)` sender, for `duration`.
-pub async fn run(db: &BenchDb, senders: &[(Uuid, Uuid)], duration: Duration, dir: &Path) -> anyhow::Result<Pgbench> {
+pub async fn run(
+    cluster: &Cluster,
+    db: &BenchDb,
+    senders: &[(Uuid, Uuid)],
+    duration: Duration,
+    dir: &Path,
+) -> anyhow::Result<Pgbench> {
     prepare(&db.pool, senders).await?;
     let script = dir.join("baseline.sql");
     std::fs::write(&script, SCRIPT)?;
     let conn = db.connection();
+    let before = cpu::sample(None, cluster.postmaster_pid());
     let out = Command::new(pgbench()?)
         .args(["-n", "-M", "prepared", "-j", "2"])
         .args(["-c", &senders.len().to_string()])
@@ -82,8 +92,12 @@ pub async fn run(db: &BenchDb, senders: &[(Uuid, Uuid)], duration: Duration, dir
         .arg(&conn.database)
         .output()
         .context("could not run pgbench")?;
+    let spent = cpu::sample(None, cluster.postmaster_pid()) - before;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    std::fs::write(dir.join("baseline.log"), [&out.stdout[..], &out.stderr[..]].concat())?;
+    std::fs::write(
+        dir.join("baseline.log"),
+        [&out.stdout[..], &out.stderr[..]].concat(),
+    )?;
     if !out.status.success() {
         bail!(
             "pgbench failed ({}): {}",
@@ -91,7 +105,9 @@ pub async fn run(db: &BenchDb, senders: &[(Uuid, Uuid)], duration: Duration, dir
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    parse(&stdout)
+    let mut result = parse(&stdout)?;
+    result.cpu = spent;
+    Ok(result)
 }
 
 async fn prepare(pool: &PgPool, senders: &[(Uuid, Uuid)]) -> anyhow::Result<()> {
@@ -101,7 +117,9 @@ async fn prepare(pool: &PgPool, senders: &[(Uuid, Uuid)]) -> anyhow::Result<()> 
     )
     .execute(pool)
     .await?;
-    sqlx::query("TRUNCATE bench_baseline_senders").execute(pool).await?;
+    sqlx::query("TRUNCATE bench_baseline_senders")
+        .execute(pool)
+        .await?;
     for (client, (author, channel)) in senders.iter().enumerate() {
         sqlx::query("INSERT INTO bench_baseline_senders VALUES ($1, $2, $3)")
             .bind(client as i32)
@@ -122,7 +140,7 @@ fn parse(stdout: &str) -> anyhow::Result<Pgbench> {
         stdout
             .lines()
             .find_map(|l| l.trim().strip_prefix(prefix))
-            .and_then(|v| v.trim().split_whitespace().next())
+            .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .with_context(|| format!("no '{prefix}' in pgbench output:\n{stdout}"))
     };
@@ -131,6 +149,7 @@ fn parse(stdout: &str) -> anyhow::Result<Pgbench> {
         messages: field("number of transactions actually processed:")? as u64,
         failed: field("number of failed transactions:").unwrap_or(0.0) as u64,
         latency_ms: field("latency average =")?,
+        cpu: CpuSample::default(),
     })
 }
 

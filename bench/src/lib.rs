@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod baseline;
+pub mod cpu;
 pub mod loopback;
 pub mod machine;
 pub mod report;
@@ -80,6 +81,10 @@ impl Cluster {
         self.pg.version()
     }
 
+    pub fn postmaster_pid(&self) -> u32 {
+        self.pg.pid()
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         self.pg.stop().await?;
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -91,7 +96,10 @@ impl BenchDb {
     /// A `DATABASE_URL` for the database, over the cluster's Unix socket.
     pub fn url(&self) -> String {
         let c = &self.connection;
-        format!("postgres:///{}?host={}&port={}&user={}", c.database, c.host, c.port, c.user)
+        format!(
+            "postgres:///{}?host={}&port={}&user={}",
+            c.database, c.host, c.port, c.user
+        )
     }
 
     pub fn connection(&self) -> Connection {

@@ -19,14 +19,19 @@ pub async fn describe(pool: &PgPool, postgres_version: &str) -> Vec<(String, Str
                 .find_map(|l| l.strip_prefix("MemTotal:"))
                 .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         })
-        .map_or("unknown".into(), |kib| format!("{:.1} GiB", kib as f64 / 1024.0 / 1024.0));
+        .map_or("unknown".into(), |kib| {
+            format!("{:.1} GiB", kib as f64 / 1024.0 / 1024.0)
+        });
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let (soft, hard) = open_file_limit();
     let mut out = vec![
         ("CPU".to_string(), format!("{model}, {cores} cores available")),
         ("memory".into(), memory),
         ("kernel".into(), kernel.trim().to_string()),
-        ("open files (RLIMIT_NOFILE)".into(), format!("soft {soft}, hard {hard}")),
+        (
+            "open files (RLIMIT_NOFILE)".into(),
+            format!("soft {soft}, hard {hard}"),
+        ),
         ("PostgreSQL".into(), postgres_version.to_string()),
     ];
     let settings: Vec<(String, String)> = sqlx::query_as(

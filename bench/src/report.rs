@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::cpu::CpuSample;
+
 #[derive(Debug, Serialize)]
 pub struct Figure {
     pub name: String,
@@ -65,6 +67,22 @@ impl Outcome {
             value,
             unit: unit.into(),
         });
+        self
+    }
+
+    /// CPU spent per message by each party over the workload, in µs.
+    pub fn cpu_per_message(&mut self, cpu: &CpuSample, messages: u64) -> &mut Self {
+        let per = |d: std::time::Duration| d.as_secs_f64() * 1e6 / messages.max(1) as f64;
+        for (party, spent) in [
+            ("server", cpu.server),
+            ("PostgreSQL", cpu.postgres),
+            ("load generator", cpu.generator),
+            ("tools (pgbench)", cpu.tools),
+        ] {
+            if !spent.is_zero() {
+                self.figure(&format!("CPU per message: {party}"), per(spent), "µs");
+            }
+        }
         self
     }
 
@@ -178,7 +196,7 @@ pub fn number(value: f64) -> String {
         let digits = whole.abs().to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -217,6 +235,9 @@ mod tests {
         assert_eq!(h.met, Some(true));
         assert!((h.ratio.unwrap() - 0.85).abs() < 1e-9);
         assert_eq!(Headline::absolute(12.0, "ms", 10.0, true).met, Some(false));
-        assert_eq!(Headline::absolute(120_000.0, "events/s", 100_000.0, false).met, Some(true));
+        assert_eq!(
+            Headline::absolute(120_000.0, "events/s", 100_000.0, false).met,
+            Some(true)
+        );
     }
 }

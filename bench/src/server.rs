@@ -56,7 +56,10 @@ impl Server {
             .arg("serve")
             .current_dir(dir)
             .env("DATABASE_URL", database_url)
-            .env("SECRET_KEY", "zync-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+            .env(
+                "SECRET_KEY",
+                "zync-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            )
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("ZYNC_DATA_DIR", dir.join("data"))
@@ -96,7 +99,10 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        bail!("zync serve did not answer within 120 s; see {}", self.log.display())
+        bail!(
+            "zync serve did not answer within 120 s; see {}",
+            self.log.display()
+        )
     }
 
     /// Resident memory of the server process, in bytes (`VmRSS`).

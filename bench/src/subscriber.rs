@@ -39,7 +39,11 @@ pub trait Inbox: Send + 'static {
 
 /// Opens a socket to `url` (loopback only), from `source` when given (to spread many
 /// connections over several 127.0.0.x addresses, each with its own range of ports).
-pub async fn connect(url: &str, source: Option<IpAddr>, config: Option<WebSocketConfig>) -> anyhow::Result<Socket> {
+pub async fn connect(
+    url: &str,
+    source: Option<IpAddr>,
+    config: Option<WebSocketConfig>,
+) -> anyhow::Result<Socket> {
     let addr = loopback::require_url(url)?;
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -48,7 +52,10 @@ pub async fn connect(url: &str, source: Option<IpAddr>, config: Option<WebSocket
     if let Some(ip) = source {
         socket.bind(SocketAddr::new(loopback::require_ip(ip)?, 0))?;
     }
-    let stream = socket.connect(addr).await.with_context(|| format!("connect {addr}"))?;
+    let stream = socket
+        .connect(addr)
+        .await
+        .with_context(|| format!("connect {addr}"))?;
     stream.set_nodelay(true)?;
     let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, config)
         .await
@@ -59,7 +66,11 @@ pub async fn connect(url: &str, source: Option<IpAddr>, config: Option<WebSocket
 /// Reads `ws` into `inbox` until `stop` turns true (then closes the socket politely and hands the
 /// inbox back). The server closing first, or an unreadable frame, is an error: a member that
 /// drops out would miss messages.
-pub fn subscribe<I: Inbox>(mut ws: Socket, mut inbox: I, mut stop: watch::Receiver<bool>) -> JoinHandle<anyhow::Result<I>> {
+pub fn subscribe<I: Inbox>(
+    mut ws: Socket,
+    mut inbox: I,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<anyhow::Result<I>> {
     tokio::spawn(async move {
         loop {
             tokio::select! {

@@ -16,7 +16,7 @@ use zync_bench::workloads::history::{self, HistoryPlan};
 use zync_bench::workloads::rooms::{Deliveries, Rooms};
 use zync_bench::workloads::send::{self, Sender, Sent};
 use zync_bench::workloads::{idle, rebuild};
-use zync_bench::{machine, Cluster};
+use zync_bench::{cpu, machine, Cluster};
 
 #[derive(Parser)]
 struct Args {
@@ -80,7 +80,11 @@ const HOT_SENDERS: usize = CHANNELS * SENDERS_PER_CHANNEL;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let profile = if args.quick { Profile::quick() } else { Profile::full() };
+    let profile = if args.quick {
+        Profile::quick()
+    } else {
+        Profile::full()
+    };
     std::fs::create_dir_all(&args.out)?;
     let out = args.out.canonicalize()?;
     // Before the server starts, so it inherits the limit (P5 needs a descriptor per socket).
@@ -88,7 +92,11 @@ async fn main() -> anyhow::Result<()> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let clock = Instant::now();
 
-    println!("# zync benchmark ({} profile); logs in {}", profile.name, out.display());
+    println!(
+        "# zync benchmark ({} profile); logs in {}",
+        profile.name,
+        out.display()
+    );
     let cluster = Cluster::start(&out.join("cluster")).await?;
     let db = cluster.database("bench").await?;
     let machine = machine::describe(&db.pool, cluster.version()).await;
@@ -99,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
     let users = api.register_many("member", CHANNELS * MEMBERS).await?;
     let groups: Vec<Vec<Member>> = users.chunks(MEMBERS).map(<[Member]>::to_vec).collect();
 
+    rss(&server);
     println!(
         "P1: {HOT_SENDERS} senders, {CHANNELS} channels x {MEMBERS} connected members, {:?}",
         profile.send_for
@@ -109,27 +118,44 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|(r, m)| (m.id, rooms.rooms[*r].channel))
         .collect();
-    let p1 = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    let cpu = || cpu::sample(Some(server.pid()), cluster.postmaster_pid());
+    let before = cpu();
+    let mut p1 = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    p1.cpu = cpu() - before;
     let p1_got = rooms.close(&p1.acked).await?;
 
+    rss(&server);
     println!("hot channel: {HOT_SENDERS} senders in one channel, {MEMBERS} connected");
     let rooms = Rooms::open(&api, "hot", vec![users[..HOT_SENDERS].to_vec()], MEMBERS, clock).await?;
     let senders = rooms.rooms[0].members.iter().map(|m| (0, m.clone())).collect();
-    let hot = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    let before = cpu();
+    let mut hot = send::closed_loop(&api, &rooms, senders, profile.send_for).await;
+    hot.cpu = cpu() - before;
     let hot_got = rooms.close(&hot.acked).await?;
 
-    println!("P2: {} msgs/s offered for {:?}", profile.latency_rate, profile.send_for);
+    rss(&server);
+    println!(
+        "P2: {} msgs/s offered for {:?}",
+        profile.latency_rate, profile.send_for
+    );
     let rooms = Rooms::open(&api, "p2", groups, MEMBERS, clock).await?;
     let senders = spread_senders(&rooms);
-    let p2 = send::open_loop(&api, &rooms, senders, profile.latency_rate, profile.send_for).await;
+    let before = cpu();
+    let mut p2 = send::open_loop(&api, &rooms, senders, profile.latency_rate, profile.send_for).await;
+    p2.cpu = cpu() - before;
     let p2_got = rooms.close(&p2.acked).await?;
 
+    rss(&server);
     println!("P5: up to {} idle connections", profile.idle_connections);
     let p5 = idle::run(&api, &server, profile.idle_connections).await?;
     server.stop().await?;
 
-    println!("baseline: pgbench, {} clients, {:?}", pairs.len(), profile.send_for);
-    let pgbench = baseline::run(&db, &pairs, profile.send_for, &out).await?;
+    println!(
+        "baseline: pgbench, {} clients, {:?}",
+        pairs.len(),
+        profile.send_for
+    );
+    let pgbench = baseline::run(&cluster, &db, &pairs, profile.send_for, &out).await?;
 
     println!("P4: rebuild of {} events", profile.rebuild_events);
     let p4 = rebuild::run(&cluster.database("seeded").await?, profile.rebuild_events, &out).await?;
@@ -192,13 +218,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's memory between workloads, for the log: it shows what each workload leaves behind.
+fn rss(server: &Server) {
+    if let Ok(bytes) = server.rss_bytes() {
+        println!("  server RSS {:.1} MiB", bytes as f64 / 1024.0 / 1024.0);
+    }
+}
+
 /// The first 4 members of each room post.
 fn spread_senders(rooms: &Rooms) -> Vec<Sender> {
     rooms
         .rooms
         .iter()
         .enumerate()
-        .flat_map(|(i, r)| r.members[..SENDERS_PER_CHANNEL].iter().map(move |m| (i, m.clone())))
+        .flat_map(|(i, r)| {
+            r.members[..SENDERS_PER_CHANNEL]
+                .iter()
+                .map(move |m| (i, m.clone()))
+        })
         .collect()
 }
 
@@ -216,7 +253,13 @@ fn hot_channel(sent: &Sent, got: &Deliveries, pgbench: &Pgbench) -> Outcome {
     let mut headline = send::throughput(sent, baseline_of(pgbench), 0.0);
     headline.target = "0 errors, nothing missing".into();
     headline.met = Some(sent.errors == 0 && got.delivered == got.expected && got.dropped.is_empty());
-    send::judge("HOT", "hot channel (64 senders, one channel)", headline, sent, got)
+    send::judge(
+        "HOT",
+        "hot channel (64 senders, one channel)",
+        headline,
+        sent,
+        got,
+    )
 }
 
 fn baseline_outcome(pgbench: &Pgbench) -> Outcome {
@@ -231,6 +274,10 @@ fn baseline_outcome(pgbench: &Pgbench) -> Outcome {
     let mut o = Outcome::new("B", "baseline: pgbench, the server's SQL per message", headline);
     o.figure("messages", pgbench.messages as f64, "")
         .figure("latency average", pgbench.latency_ms, "ms")
-        .fail_if(pgbench.failed > 0, format!("{} pgbench transactions failed", pgbench.failed));
+        .cpu_per_message(&pgbench.cpu, pgbench.messages)
+        .fail_if(
+            pgbench.failed > 0,
+            format!("{} pgbench transactions failed", pgbench.failed),
+        );
     o
 }

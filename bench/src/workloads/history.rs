@@ -34,13 +34,19 @@ pub async fn run(db: &BenchDb, plan: HistoryPlan, dir: &Path) -> anyhow::Result<
     let (seeded, took) = crate::timed(seed(&db.pool, Shape::single_channel(plan.messages))).await;
     println!("  seeded {} events in {:.1} s", seeded?, took.as_secs_f64());
     let started = Instant::now();
-    let status = run_cli(&db.url(), &["projections", "rebuild", "--all"], &dir.join("history-rebuild.log"))?;
+    let status = run_cli(
+        &db.url(),
+        &["projections", "rebuild", "--all"],
+        &dir.join("history-rebuild.log"),
+    )?;
     ensure!(status.success(), "projecting the history failed: {status}");
     let projected_in = started.elapsed();
 
     let server = Server::start(&db.url(), &dir.join("server-history"), &[]).await?;
     let api = Api::new(&server.base_url())?;
-    let channel: Uuid = sqlx::query_scalar("SELECT md5('channel' || 0)::uuid").fetch_one(&db.pool).await?;
+    let channel: Uuid = sqlx::query_scalar("SELECT md5('channel' || 0)::uuid")
+        .fetch_one(&db.pool)
+        .await?;
     let reader = api.register("history-reader").await?;
     api.join(&reader, channel).await?;
 
@@ -67,19 +73,35 @@ pub async fn run(db: &BenchDb, plan: HistoryPlan, dir: &Path) -> anyhow::Result<
     let path = format!("/messages/channel/{channel}?limit={PAGE}");
     let cases = [
         ("newest page, skip", format!("{path}&skip={}", total - PAGE), true),
-        ("newest page, cursor (after)", format!("{path}&after={}", id_at(total - PAGE - 1).await?), false),
+        (
+            "newest page, cursor (after)",
+            format!("{path}&after={}", id_at(total - PAGE - 1).await?),
+            false,
+        ),
         (
             "deep page, skip",
             format!("{path}&skip={}", total - depth - PAGE),
             true,
         ),
-        ("deep page, cursor (before)", format!("{path}&before={}", id_at(total - depth).await?), false),
+        (
+            "deep page, cursor (before)",
+            format!("{path}&before={}", id_at(total - depth).await?),
+            false,
+        ),
     ];
 
-    let mut o = Outcome::new("P3", "history reads", Headline::absolute(0.0, "ms p99", TARGET_P99_MS, true));
+    let mut o = Outcome::new(
+        "P3",
+        "history reads",
+        Headline::absolute(0.0, "ms p99", TARGET_P99_MS, true),
+    );
     o.figure("messages in the channel", total as f64, "")
         .figure("deep pages: messages back from the newest", depth as f64, "")
-        .figure("projecting the seeded history (rebuild)", projected_in.as_secs_f64(), "s");
+        .figure(
+            "projecting the seeded history (rebuild)",
+            projected_in.as_secs_f64(),
+            "s",
+        );
     let mut pages: Vec<Vec<Value>> = vec![];
     let mut worst_cursor_p99: f64 = 0.0;
     for (name, query, is_skip) in &cases {
@@ -90,14 +112,24 @@ pub async fn run(db: &BenchDb, plan: HistoryPlan, dir: &Path) -> anyhow::Result<
         if !is_skip {
             worst_cursor_p99 = worst_cursor_p99.max(ms(&latency, 99.0));
         }
-        o.fail_if(page.len() != PAGE as usize, format!("{name}: {} messages instead of {PAGE}", page.len()));
+        o.fail_if(
+            page.len() != PAGE as usize,
+            format!("{name}: {} messages instead of {PAGE}", page.len()),
+        );
         pages.push(page);
     }
     // The two ways of paging must agree on what the page is.
-    o.fail_if(pages[0] != pages[1], "the newest page differs between skip and cursor")
-        .fail_if(pages[2] != pages[3], "the deep page differs between skip and cursor");
+    o.fail_if(
+        pages[0] != pages[1],
+        "the newest page differs between skip and cursor",
+    )
+    .fail_if(
+        pages[2] != pages[3],
+        "the deep page differs between skip and cursor",
+    );
     o.headline = Headline::absolute(worst_cursor_p99, "ms p99", TARGET_P99_MS, true);
-    o.notes.push("headline: the worst p99 of the cursor pages; one client, requests back to back".into());
+    o.notes
+        .push("headline: the worst p99 of the cursor pages; one client, requests back to back".into());
     server.stop().await?;
     Ok(o)
 }

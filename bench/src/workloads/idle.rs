@@ -47,7 +47,9 @@ pub async fn run(api: &Api, server: &Server, wanted: usize) -> anyhow::Result<Ou
     let rss_before = server.rss_bytes()?;
 
     // Small client buffers: this is the generator's memory, not the server's.
-    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
     let (stop, stopped) = watch::channel(false);
     let frames = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -94,12 +96,21 @@ pub async fn run(api: &Api, server: &Server, wanted: usize) -> anyhow::Result<Ou
     let mut o = Outcome::new(
         "P5",
         "idle connections",
-        Headline::absolute(at_target / 1024.0 / 1024.0, "MiB RSS at 50k", TARGET_BYTES / 1024.0 / 1024.0, true),
+        Headline::absolute(
+            at_target / 1024.0 / 1024.0,
+            "MiB RSS at 50k",
+            TARGET_BYTES / 1024.0 / 1024.0,
+            true,
+        ),
     );
     o.figure("connections opened", open as f64, "")
         .figure("opening them took", open_took.as_secs_f64(), "s")
         .figure("server RSS before", rss_before as f64 / 1024.0 / 1024.0, "MiB")
-        .figure("server RSS with them open", rss_after as f64 / 1024.0 / 1024.0, "MiB")
+        .figure(
+            "server RSS with them open",
+            rss_after as f64 / 1024.0 / 1024.0,
+            "MiB",
+        )
         .figure("server RSS per connection", per_connection / 1024.0, "KiB");
     if open < TARGET_CONNECTIONS {
         o.notes.push(format!(
@@ -109,8 +120,17 @@ pub async fn run(api: &Api, server: &Server, wanted: usize) -> anyhow::Result<Ou
             open_file_limit().1
         ));
     }
-    o.fail_if(!failed.is_empty(), format!("{} connections failed, e.g. {:?}", failed.len(), failed.first()))
-        .fail_if(reached < open, format!("the message reached {reached} of {open} sockets"))
-        .fail_if(dropped > 0, format!("{dropped} sockets were closed by the server while idle"));
+    o.fail_if(
+        !failed.is_empty(),
+        format!("{} connections failed, e.g. {:?}", failed.len(), failed.first()),
+    )
+    .fail_if(
+        reached < open,
+        format!("the message reached {reached} of {open} sockets"),
+    )
+    .fail_if(
+        dropped > 0,
+        format!("{dropped} sockets were closed by the server while idle"),
+    );
     Ok(o)
 }

@@ -21,7 +21,10 @@ pub async fn run(db: &BenchDb, events: i64, dir: &Path) -> anyhow::Result<Outcom
     let shape = Shape::for_events(events);
     let (seeded, took) = timed(seed(&db.pool, shape)).await;
     let events = seeded? as u64;
-    println!("  seeded {events} events ({shape:?}) in {:.1} s", took.as_secs_f64());
+    println!(
+        "  seeded {events} events ({shape:?}) in {:.1} s",
+        took.as_secs_f64()
+    );
 
     let (copied, copy_took) = timed(
         sqlx::query(
@@ -32,7 +35,10 @@ pub async fn run(db: &BenchDb, events: i64, dir: &Path) -> anyhow::Result<Outcom
         .execute(&db.pool),
     )
     .await;
-    ensure!(copied?.rows_affected() == events, "the baseline copied the whole log");
+    ensure!(
+        copied?.rows_affected() == events,
+        "the baseline copied the whole log"
+    );
     let copy_rate = rate(events, copy_took);
 
     let (read, read_took) = timed(read_and_decode_all(db)).await;
@@ -40,7 +46,11 @@ pub async fn run(db: &BenchDb, events: i64, dir: &Path) -> anyhow::Result<Outcom
 
     let url = db.url();
     let started = Instant::now();
-    let status = run_cli(&url, &["projections", "rebuild", "--all"], &dir.join("rebuild.log"))?;
+    let status = run_cli(
+        &url,
+        &["projections", "rebuild", "--all"],
+        &dir.join("rebuild.log"),
+    )?;
     let rebuild_took = started.elapsed();
     let rebuild_rate = rate(events, rebuild_took);
 
@@ -57,17 +67,39 @@ pub async fn run(db: &BenchDb, events: i64, dir: &Path) -> anyhow::Result<Outcom
     });
     let mut o = Outcome::new("P4", "projection rebuild", headline);
     o.figure("events in the log", events as f64, "")
-        .figure("baseline: COPY the log to /dev/null", copy_took.as_secs_f64(), "s")
-        .figure("read and decode the feed, no writes", rate(events, read_took), "events/s")
-        .figure("zync projections rebuild --all (whole command)", rebuild_took.as_secs_f64(), "s")
-        .figure("zync audit verify (whole command)", verify_took.as_secs_f64(), "s");
+        .figure(
+            "baseline: COPY the log to /dev/null",
+            copy_took.as_secs_f64(),
+            "s",
+        )
+        .figure(
+            "read and decode the feed, no writes",
+            rate(events, read_took),
+            "events/s",
+        )
+        .figure(
+            "zync projections rebuild --all (whole command)",
+            rebuild_took.as_secs_f64(),
+            "s",
+        )
+        .figure(
+            "zync audit verify (whole command)",
+            verify_took.as_secs_f64(),
+            "s",
+        );
     o.fail_if(
         !status.success(),
-        format!("projections rebuild exited with {status}; see {}", dir.join("rebuild.log").display()),
+        format!(
+            "projections rebuild exited with {status}; see {}",
+            dir.join("rebuild.log").display()
+        ),
     )
     .fail_if(
         !verified.success(),
-        format!("audit verify exited with {verified} (1 means differences); see {}", dir.join("verify.log").display()),
+        format!(
+            "audit verify exited with {verified} (1 means differences); see {}",
+            dir.join("verify.log").display()
+        ),
     );
     Ok(o)
 }

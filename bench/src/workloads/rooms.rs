@@ -84,7 +84,13 @@ pub struct Rooms {
 impl Rooms {
     /// `groups[i]` become the members of channel i (the first creates it); the first `watchers`
     /// of each connect by WebSocket. Then one message per channel proves every socket is live.
-    pub async fn open(api: &Api, name: &str, groups: Vec<Vec<Member>>, watchers: usize, clock: Instant) -> anyhow::Result<Self> {
+    pub async fn open(
+        api: &Api,
+        name: &str,
+        groups: Vec<Vec<Member>>,
+        watchers: usize,
+        clock: Instant,
+    ) -> anyhow::Result<Self> {
         let (stop, stopped) = watch::channel(false);
         let frames = Arc::new(AtomicU64::new(0));
         let mut rooms = vec![];
@@ -92,14 +98,10 @@ impl Rooms {
             let owner = members.first().context("a room needs members")?;
             let channel = api.create_channel(owner, &format!("{name}-{i}")).await?;
             try_join_all(members[1..].iter().map(|m| api.join(m, channel))).await?;
-            let sockets = try_join_all(
-                members[..watchers.min(members.len())]
-                    .iter()
-                    .map(|m| {
-                        let url = api.channel_socket(channel, &m.token);
-                        async move { subscriber::connect(&url, None, None).await }
-                    }),
-            )
+            let sockets = try_join_all(members[..watchers.min(members.len())].iter().map(|m| {
+                let url = api.channel_socket(channel, &m.token);
+                async move { subscriber::connect(&url, None, None).await }
+            }))
             .await?;
             let watchers = sockets
                 .into_iter()

@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::api::{Api, Member};
+use crate::cpu::CpuSample;
 use crate::report::{Baseline, Headline, Outcome};
 use crate::workloads::rooms::{content_due_at, histogram, Deliveries, Rooms};
 
@@ -31,6 +32,8 @@ pub struct Sent {
     pub elapsed: Duration,
     /// POST round trips, µs.
     pub round_trip_us: Histogram<u64>,
+    /// CPU spent by each party meanwhile (filled in by the caller, who knows the processes).
+    pub cpu: CpuSample,
 }
 
 struct Tally {
@@ -51,7 +54,9 @@ impl Tally {
     }
 
     fn record(&mut self, room: usize, result: anyhow::Result<Uuid>, started: Instant) {
-        let _ = self.round_trip_us.record((started.elapsed().as_micros() as u64).max(1));
+        let _ = self
+            .round_trip_us
+            .record((started.elapsed().as_micros() as u64).max(1));
         match result {
             Ok(id) => self.acked[room].push(id),
             Err(e) => {
@@ -70,6 +75,7 @@ impl Tally {
             error_samples: self.error_samples,
             elapsed,
             round_trip_us: self.round_trip_us,
+            cpu: CpuSample::default(),
         }
     }
 }
@@ -104,7 +110,13 @@ pub async fn closed_loop(api: &Api, rooms: &Rooms, senders: Vec<Sender>, duratio
 
 /// Posts start at `rate` per second for `duration`, round-robin over the senders, each in its
 /// own task. Latency is measured from when a post was due, not when it started.
-pub async fn open_loop(api: &Api, rooms: &Rooms, senders: Vec<Sender>, rate: f64, duration: Duration) -> Sent {
+pub async fn open_loop(
+    api: &Api,
+    rooms: &Rooms,
+    senders: Vec<Sender>,
+    rate: f64,
+    duration: Duration,
+) -> Sent {
     let tally = Arc::new(Mutex::new(Tally::new(rooms.rooms.len())));
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -151,13 +163,18 @@ pub fn judge(id: &str, title: &str, headline: Headline, sent: &Sent, got: &Deliv
         .figure("errors", sent.errors as f64, "")
         .figure("deliveries expected", got.expected as f64, "")
         .figure("deliveries received", got.delivered as f64, "")
-        .figure("deliveries per second", got.delivered as f64 / secs, "deliveries/s")
+        .figure(
+            "deliveries per second",
+            got.delivered as f64 / secs,
+            "deliveries/s",
+        )
         .figure("POST round trip p50", ms(&sent.round_trip_us, 50.0), "ms")
         .figure("POST round trip p99", ms(&sent.round_trip_us, 99.0), "ms")
         .figure("delivery latency p50", ms(&got.latency_us, 50.0), "ms")
         .figure("delivery latency p99", ms(&got.latency_us, 99.0), "ms")
         .figure("delivery latency p99.9", ms(&got.latency_us, 99.9), "ms")
-        .figure("delivery latency max", got.latency_us.max() as f64 / 1000.0, "ms");
+        .figure("delivery latency max", got.latency_us.max() as f64 / 1000.0, "ms")
+        .cpu_per_message(&sent.cpu, acked);
     o.fail_if(
         sent.errors > 0,
         format!("{} posts failed, e.g. {:?}", sent.errors, sent.error_samples),
@@ -168,9 +185,16 @@ pub fn judge(id: &str, title: &str, headline: Headline, sent: &Sent, got: &Deliv
     )
     .fail_if(
         !got.dropped.is_empty(),
-        format!("{} members lost their socket, e.g. {:?}", got.dropped.len(), got.dropped.first()),
+        format!(
+            "{} members lost their socket, e.g. {:?}",
+            got.dropped.len(),
+            got.dropped.first()
+        ),
     )
-    .fail_if(got.foreign > 0, format!("{} frames reached the wrong channel", got.foreign))
+    .fail_if(
+        got.foreign > 0,
+        format!("{} frames reached the wrong channel", got.foreign),
+    )
     .fail_if(acked == 0, "nothing was acknowledged");
     o
 }
@@ -178,5 +202,10 @@ pub fn judge(id: &str, title: &str, headline: Headline, sent: &Sent, got: &Deliv
 /// The throughput headline: acknowledged msgs/s against the baseline's messages per second.
 pub fn throughput(sent: &Sent, baseline: Baseline, at_least: f64) -> Headline {
     let acked: u64 = sent.acked.iter().map(|a| a.len() as u64).sum();
-    Headline::against(acked as f64 / sent.elapsed.as_secs_f64(), "msgs/s", baseline, at_least)
+    Headline::against(
+        acked as f64 / sent.elapsed.as_secs_f64(),
+        "msgs/s",
+        baseline,
+        at_least,
+    )
 }
