@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use projections::RunnerHandle;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -226,7 +227,15 @@ impl Application {
             // clients reconnect and resume elsewhere.
             let _ = sockets.send(true);
         };
-        axum::serve(self.listener, service)
+        // Nagle's algorithm would hold a small write (a WebSocket frame, a short response) while
+        // an earlier one is unacknowledged, and clients delay their ACKs by up to 40 ms: the
+        // benchmark's delivery p99 was 46 ms for a p50 of 3 ms until this was set.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, service)
             .with_graceful_shutdown(signal)
             .await?;
         let _ = self.shutdown.send(true);
