@@ -23,6 +23,9 @@ struct Args {
     /// Every workload at small scale, for CI: checks correctness, computes the ratios.
     #[arg(long)]
     quick: bool,
+    /// P2's offered rate in messages per second, instead of the profile's (500 full, 100 quick).
+    #[arg(long)]
+    latency_rate: Option<f64>,
     /// Where the report (report.md, report.json) and the logs go.
     #[arg(long, default_value = "target/zync-bench")]
     out: PathBuf,
@@ -80,11 +83,14 @@ const HOT_SENDERS: usize = CHANNELS * SENDERS_PER_CHANNEL;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let profile = if args.quick {
+    let mut profile = if args.quick {
         Profile::quick()
     } else {
         Profile::full()
     };
+    if let Some(rate) = args.latency_rate {
+        profile.latency_rate = rate;
+    }
     std::fs::create_dir_all(&args.out)?;
     let out = args.out.canonicalize()?;
     // Before the server starts, so it inherits the limit (P5 needs a descriptor per socket).

@@ -105,7 +105,14 @@ pub async fn run(db: &BenchDb, plan: HistoryPlan, dir: &Path) -> anyhow::Result<
     let mut pages: Vec<Vec<Value>> = vec![];
     let mut worst_cursor_p99: f64 = 0.0;
     for (name, query, is_skip) in &cases {
-        let (page, latency) = measure(&api, &reader, query, plan.requests).await?;
+        // OFFSET reads every skipped row: hundreds of ms a page at a million. Fewer requests
+        // still show that; the cursor's tail is what needs the full count.
+        let requests = if *is_skip {
+            plan.requests.div_ceil(20)
+        } else {
+            plan.requests
+        };
+        let (page, latency) = measure(&api, &reader, query, requests).await?;
         o.figure(&format!("{name}: p50"), ms(&latency, 50.0), "ms")
             .figure(&format!("{name}: p99"), ms(&latency, 99.0), "ms")
             .figure(&format!("{name}: p99.9"), ms(&latency, 99.9), "ms");
