@@ -4,6 +4,7 @@
 //! The same projector code serves live updates, catch-up after downtime and full rebuilds: a
 //! projector only ever sees events in feed order, from its checkpoint on.
 
+pub mod copy;
 pub mod event;
 pub mod feed;
 pub mod projectors;

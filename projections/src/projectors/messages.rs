@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{delete_any, qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
+use crate::copy::BinaryRows;
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
@@ -38,22 +39,40 @@ impl MessagesModel {
         }
     }
 
-    /// Inserts `rows`, or with `on_conflict` upserts them.
-    async fn write(
-        &self,
-        conn: &mut PgConnection,
-        rows: &[&MessageRow],
-        on_conflict: &str,
-    ) -> Result<(), sqlx::Error> {
+    /// Inserts rows the batch created, by binary COPY: a rebuild writes a million of them.
+    async fn insert(&self, conn: &mut PgConnection, rows: &[&MessageRow]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut data = BinaryRows::new(10);
+        for r in rows {
+            data.row(&[
+                &r.id,
+                &r.channel_id,
+                &r.author_id,
+                &r.message_type,
+                &r.content.as_deref(),
+                &r.s3_key.as_deref(),
+                &r.content_type.as_deref(),
+                &r.original_filename.as_deref(),
+                &r.created_at,
+                &r.updated_at,
+            ]);
+        }
+        data.copy_into(conn, &self.table, COLUMNS).await?;
+        Ok(())
+    }
+
+    /// Writes rows the batch changed over what is stored.
+    async fn upsert(&self, conn: &mut PgConnection, rows: &[&MessageRow]) -> Result<(), sqlx::Error> {
         if rows.is_empty() {
             return Ok(());
         }
         sqlx::query(&format!(
-            "INSERT INTO {table} (id, channel_id, author_id, message_type, content, s3_key, content_type,
-                              original_filename, created_at, updated_at)
+            "INSERT INTO {table} ({COLUMNS})
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
                                   $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                                  $10::timestamptz[]) {on_conflict}",
+                                  $10::timestamptz[]) {UPSERT}",
             table = self.table
         ))
         .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
@@ -75,6 +94,9 @@ impl MessagesModel {
         Ok(())
     }
 }
+
+const COLUMNS: &str = "id, channel_id, author_id, message_type, content, s3_key, content_type, \
+                       original_filename, created_at, updated_at";
 
 /// How an update of an existing row is written.
 const UPSERT: &str =
@@ -188,8 +210,8 @@ impl ReadModel for MessagesModel {
             delete_any(&mut *conn, t, "channel_id", changes.purged_channels).await?;
             let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
             delete_any(&mut *conn, t, "id", &deleted).await?;
-            self.write(&mut *conn, &changes.inserted, "").await?;
-            self.write(conn, &changes.updated, UPSERT).await
+            self.insert(&mut *conn, &changes.inserted).await?;
+            self.upsert(conn, &changes.updated).await
         }
         .boxed()
     }
