@@ -2,7 +2,7 @@
 //! same run, printed as a markdown table and written as JSON. Exits 1 if any workload was
 //! incorrect (an error, a missing delivery, a difference), whatever its speed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,7 +16,7 @@ use zync_bench::workloads::history::{self, HistoryPlan};
 use zync_bench::workloads::rooms::{Deliveries, Rooms};
 use zync_bench::workloads::send::{self, Sender, Sent};
 use zync_bench::workloads::{idle, rebuild};
-use zync_bench::{cpu, machine, Cluster};
+use zync_bench::{cpu, machine, BenchDb, Cluster};
 
 #[derive(Parser)]
 struct Args {
@@ -26,9 +26,20 @@ struct Args {
     /// P2's offered rate in messages per second, instead of the profile's (500 full, 100 quick).
     #[arg(long)]
     latency_rate: Option<f64>,
+    /// Which parts to run: `live` (P1, P2, P5, the hot channel and the pgbench baseline, which
+    /// share one server), `rebuild` (P4), `history` (P3). All by default.
+    #[arg(long, value_delimiter = ',', default_values = ["live", "rebuild", "history"])]
+    only: Vec<Part>,
     /// Where the report (report.md, report.json) and the logs go.
     #[arg(long, default_value = "target/zync-bench")]
     out: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Live,
+    Rebuild,
+    History,
 }
 
 /// Sizes and durations of one run.
@@ -107,6 +118,58 @@ async fn main() -> anyhow::Result<()> {
     let db = cluster.database("bench").await?;
     let machine = machine::describe(&db.pool, cluster.version()).await;
 
+    let mut outcomes = vec![];
+    if args.only.contains(&Part::Live) {
+        outcomes.extend(live(&cluster, &db, &profile, &out, clock).await?);
+    }
+    if args.only.contains(&Part::Rebuild) {
+        println!("P4: rebuild of {} events", profile.rebuild_events);
+        let seeded = cluster.database("seeded").await?;
+        outcomes.push(rebuild::run(&seeded, profile.rebuild_events, &out).await?);
+    }
+    if args.only.contains(&Part::History) {
+        println!("P3: history of {} messages", profile.history.messages);
+        let history = cluster.database("history").await?;
+        outcomes.push(history::run(&history, profile.history, &out).await?);
+    }
+    cluster.stop().await?;
+    outcomes.sort_by_key(|o| order(&o.id));
+
+    let report = Report {
+        profile: profile.name.into(),
+        started_at,
+        machine,
+        outcomes,
+    };
+    let markdown = report.markdown();
+    println!("\n{markdown}");
+    std::fs::write(out.join("report.md"), &markdown)?;
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)
+        .context("could not write report.json")?;
+    println!(
+        "wrote {} and report.json; took {:.0} s",
+        out.join("report.md").display(),
+        clock.elapsed().as_secs_f64()
+    );
+    let failures: Vec<_> = report.failures().collect();
+    if !failures.is_empty() {
+        for (id, f) in failures {
+            eprintln!("FAILED {id}: {f}");
+        }
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The workloads against a running server (P1, the hot channel, P2, P5) and the pgbench
+/// baseline they are judged by, which runs the same SQL once the server has stopped.
+async fn live(
+    cluster: &Cluster,
+    db: &BenchDb,
+    profile: &Profile,
+    out: &Path,
+    clock: Instant,
+) -> anyhow::Result<Vec<Outcome>> {
     let server = Server::start(&db.url(), &out.join("server"), &[]).await?;
     let api = Api::new(&server.base_url())?;
     println!("setup: registering {} users", CHANNELS * MEMBERS);
@@ -161,14 +224,7 @@ async fn main() -> anyhow::Result<()> {
         pairs.len(),
         profile.send_for
     );
-    let pgbench = baseline::run(&cluster, &db, &pairs, profile.send_for, &out).await?;
-
-    println!("P4: rebuild of {} events", profile.rebuild_events);
-    let p4 = rebuild::run(&cluster.database("seeded").await?, profile.rebuild_events, &out).await?;
-
-    println!("P3: history of {} messages", profile.history.messages);
-    let p3 = history::run(&cluster.database("history").await?, profile.history, &out).await?;
-    cluster.stop().await?;
+    let pgbench = baseline::run(&cluster, &db, &pairs, profile.send_for, out).await?;
 
     let p2_p99 = send::ms(&p2_got.latency_us, 99.0);
     let mut p2 = send::judge(
@@ -183,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
          (coordinated omission corrected)",
         profile.latency_rate
     ));
-    let outcomes = vec![
+    Ok(vec![
         send::judge(
             "P1",
             "send throughput",
@@ -192,36 +248,18 @@ async fn main() -> anyhow::Result<()> {
             &p1_got,
         ),
         p2,
-        p3,
-        p4,
         p5,
         hot_channel(&hot, &hot_got, &pgbench),
         baseline_outcome(&pgbench),
-    ];
-    let report = Report {
-        profile: profile.name.into(),
-        started_at,
-        machine,
-        outcomes,
-    };
-    let markdown = report.markdown();
-    println!("\n{markdown}");
-    std::fs::write(out.join("report.md"), &markdown)?;
-    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&report)?)
-        .context("could not write report.json")?;
-    println!(
-        "wrote {} and report.json; took {:.0} s",
-        out.join("report.md").display(),
-        clock.elapsed().as_secs_f64()
-    );
-    let failures: Vec<_> = report.failures().collect();
-    if !failures.is_empty() {
-        for (id, f) in failures {
-            eprintln!("FAILED {id}: {f}");
-        }
-        std::process::exit(1);
-    }
-    Ok(())
+    ])
+}
+
+/// The order of the report's rows.
+fn order(id: &str) -> usize {
+    ["P1", "P2", "P3", "P4", "P5", "HOT", "B"]
+        .iter()
+        .position(|p| *p == id)
+        .unwrap_or(99)
 }
 
 /// The server's memory between workloads, for the log: it shows what each workload leaves behind.
