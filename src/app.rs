@@ -12,7 +12,7 @@ use projections::RunnerHandle;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::auth::password;
 use crate::auth::token::TokenKeys;
@@ -154,6 +154,8 @@ impl Application {
         let secret = secret::load_or_generate(config.secret_key.as_deref(), &config.data_dir)?;
         password::warm_up().await;
 
+        // One LISTEN connection per node wakes both feed readers, the projections and the hub.
+        let projections_wake = Arc::new(Notify::new());
         let projections = if config.run_projections {
             let runner = projections::live_runner(pool.clone());
             runner.init().await?;
@@ -170,12 +172,12 @@ impl Application {
                     "a long-running transaction holds the feed back; serving before catch-up ends"
                 );
             }
-            Some(Arc::new(runner.spawn()))
+            Some(Arc::new(runner.spawn_woken_by(projections_wake.clone())))
         } else {
             None
         };
 
-        let live = LiveHub::start(pool.clone())
+        let live = LiveHub::start_waking(pool.clone(), vec![projections_wake])
             .await
             .context("could not start the live feed")?;
         let (storage, local_files) = storage(&config, &secret).await?;

@@ -126,7 +126,8 @@ impl FeedReader {
 /// Wakes `wake` whenever events are committed, on any node (LISTEN on the insert trigger's
 /// channel), reconnecting forever. Also wakes after each (re)connect, since notifications sent
 /// while disconnected are lost; readers keep a slow poll as a further safety net.
-pub async fn wake_on_append(pool: PgPool, wake: Arc<Notify>) {
+pub async fn wake_on_append(pool: PgPool, wakes: Vec<Arc<Notify>>) {
+    let wake = || wakes.iter().for_each(|w| w.notify_one());
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
@@ -141,10 +142,10 @@ pub async fn wake_on_append(pool: PgPool, wake: Arc<Notify>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        wake.notify_one();
+        wake();
         loop {
             match listener.recv().await {
-                Ok(_) => wake.notify_one(),
+                Ok(_) => wake(),
                 Err(e) => {
                     tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                     break;

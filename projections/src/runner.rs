@@ -281,13 +281,22 @@ impl ProjectionRunner {
     /// by [`RunnerHandle::wake`], and by a slow safety poll.
     pub fn spawn(self) -> RunnerHandle {
         let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(wake_on_append(self.pool.clone(), vec![wake.clone()]));
+        let mut handle = self.spawn_woken_by(wake);
+        handle.tasks.push(listener);
+        handle
+    }
+
+    /// [`spawn`](Self::spawn) without a LISTEN connection of its own: `wake` is poked on every
+    /// append by one the caller shares (a connection, and a signal from PostgreSQL at every
+    /// commit, per listener: one per process is enough).
+    pub fn spawn_woken_by(self, wake: Arc<Notify>) -> RunnerHandle {
         let (progress_tx, progress_rx) = watch::channel(FeedCursor::START);
-        let listener = tokio::spawn(wake_on_append(self.pool.clone(), wake.clone()));
         let runner = tokio::spawn(run_loop(self, wake.clone(), progress_tx));
         RunnerHandle {
             progress: progress_rx,
             wake,
-            tasks: vec![listener, runner],
+            tasks: vec![runner],
         }
     }
 }

@@ -54,6 +54,12 @@ struct Inner {
 impl LiveHub {
     /// Starts tailing from the current head of the log (history is served by replay, not here).
     pub async fn start(pool: PgPool) -> Result<Self, sqlx::Error> {
+        Self::start_waking(pool, vec![]).await
+    }
+
+    /// [`start`](Self::start), and its LISTEN connection also pokes `others` on every append,
+    /// so the node's other feed readers (the projections) need no connection of their own.
+    pub async fn start_waking(pool: PgPool, others: Vec<Arc<Notify>>) -> Result<Self, sqlx::Error> {
         let head = {
             let mut conn = pool.acquire().await?;
             FeedReader::head(&mut conn).await?
@@ -70,7 +76,10 @@ impl LiveHub {
             }),
         };
         let tasks = vec![
-            tokio::spawn(wake_on_append(pool.clone(), hub.inner.wake.clone())),
+            tokio::spawn(wake_on_append(
+                pool.clone(),
+                others.into_iter().chain([hub.inner.wake.clone()]).collect(),
+            )),
             tokio::spawn(tail(hub.inner.clone(), head)),
             tokio::spawn(relay_typing(hub.inner.clone())),
         ];

@@ -224,7 +224,7 @@ async fn live(
         pairs.len(),
         profile.send_for
     );
-    let pgbench = baseline::run(&cluster, &db, &pairs, profile.send_for, out).await?;
+    let pgbench = baseline::run(cluster, db, &pairs, profile.send_for, out).await?;
 
     let p2_p99 = send::ms(&p2_got.latency_us, 99.0);
     let mut p2 = send::judge(
