@@ -75,6 +75,31 @@ impl LiveEvent {
     }
 }
 
+#[cfg(test)]
+impl LiveEvent {
+    /// A bare event at `position` for unit tests: no message, no user channels.
+    pub fn for_test(
+        position: i64,
+        aggregate_id: Uuid,
+        channel_id: Option<Uuid>,
+        decoded: DecodedEvent,
+    ) -> Self {
+        Self {
+            cursor: FeedCursor {
+                tx_id: position,
+                position,
+            },
+            recorded_at: chrono::Utc::now(),
+            aggregate_id,
+            decoded,
+            channel_id,
+            message: None,
+            message_json: None,
+            user_channels: vec![],
+        }
+    }
+}
+
 /// What the hub publishes: stored events, and ephemeral typing signals (never stored).
 #[derive(Debug, Clone)]
 pub enum LiveItem {

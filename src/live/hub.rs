@@ -247,22 +247,12 @@ async fn relay_typing(inner: Arc<Inner>) {
 mod tests {
     use aggregates::channel::ChannelEvent;
     use aggregates::user::UserEvent;
-    use chrono::Utc;
     use projections::DecodedEvent;
 
     use super::*;
 
     fn event(aggregate_id: Uuid, channel_id: Option<Uuid>, decoded: DecodedEvent) -> Arc<LiveEvent> {
-        Arc::new(LiveEvent {
-            cursor: FeedCursor::START,
-            recorded_at: Utc::now(),
-            aggregate_id,
-            decoded,
-            channel_id,
-            message: None,
-            message_json: None,
-            user_channels: vec![],
-        })
+        Arc::new(LiveEvent::for_test(0, aggregate_id, channel_id, decoded))
     }
 
     #[test]

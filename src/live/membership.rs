@@ -112,7 +112,6 @@ mod tests {
     use aggregates::message::MessageEvent;
     use aggregates::user::{ProfileChanges, UserEvent};
     use aggregates::values::MessageContent;
-    use chrono::Utc;
 
     fn event(
         position: i64,
@@ -120,19 +119,7 @@ mod tests {
         channel_id: Option<Uuid>,
         decoded: DecodedEvent,
     ) -> LiveEvent {
-        LiveEvent {
-            cursor: FeedCursor {
-                tx_id: position,
-                position,
-            },
-            recorded_at: Utc::now(),
-            aggregate_id,
-            decoded,
-            channel_id,
-            message: None,
-            message_json: None,
-            user_channels: vec![],
-        }
+        LiveEvent::for_test(position, aggregate_id, channel_id, decoded)
     }
 
     fn channel(position: i64, c: Uuid, e: ChannelEvent) -> LiveEvent {
