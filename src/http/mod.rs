@@ -8,6 +8,7 @@ pub mod events;
 pub mod extract;
 pub mod file_links;
 pub mod files;
+pub mod health;
 pub mod history;
 pub mod memberships;
 pub mod message_history;

@@ -31,6 +31,7 @@ use super::{channels, memberships, message_history, messages, schemas, session, 
         (name = "users", description = "Accounts and profiles"),
         (name = "channels", description = "Channels and memberships"),
         (name = "messages", description = "Messages and channel history"),
+        (name = "operations", description = "Liveness and readiness probes"),
     )
 )]
 pub struct ApiDoc;
@@ -63,5 +64,6 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(crate::ws::WsApi::openapi());
     spec.merge(super::events::EventsApi::openapi());
     spec.merge(super::history::HistoryApi::openapi());
+    spec.merge(super::health::HealthApi::openapi());
     spec
 }

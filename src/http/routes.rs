@@ -53,6 +53,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::ws::routes())
         .merge(super::events::routes())
         .merge(super::history::routes())
+        .merge(super::health::routes())
 }
 
 pub fn router(state: AppState, frontend_origins: &[String]) -> Router {

@@ -28,6 +28,7 @@ mod files_limits;
 mod files_local;
 mod files_s3;
 mod files_support;
+mod health;
 mod history;
 mod http_conventions;
 mod live_hub;
