@@ -3,15 +3,8 @@
 
 use serde_json::Value;
 
-use crate::files_support::{access_url, download, files_room, png, stored_objects, upload};
+use crate::files_support::{access_url, download, files_room, link, png, stored_objects, upload};
 use crate::ws_support::{frame, zync};
-
-async fn link(app: &crate::support::TestApp, user: &crate::support::TestUser, id: &str) -> String {
-    access_url(app, user, id).await.expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 #[tokio::test]
 async fn file_messages_reach_history_and_the_zync_socket() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::files_support::{access_url, app_with_files, download, files_room, png, stored_objects, upload};
+use crate::files_support::{app_with_files, download, files_room, link, png, stored_objects, upload};
 use crate::messages::room;
 
 #[tokio::test]
@@ -38,12 +38,7 @@ async fn a_png_uploads_and_downloads_byte_for_byte() {
     assert_eq!(stored_objects(&files).len(), 1);
 
     // Any member (here the owner) gets a link; anyone holding it downloads the file.
-    let url = access_url(&app, &room.owner, m["id"].as_str().unwrap())
-        .await
-        .expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.owner, m["id"].as_str().unwrap()).await;
     assert!(url.starts_with(&format!("/files/{key}?expires=")), "{url}");
     let got = download(&app, &url).await;
     assert_eq!(got.status, 200);
@@ -84,12 +79,7 @@ async fn tampered_links_are_refused() {
     )
     .await
     .expect(201);
-    let url = access_url(&app, &room.member, m["id"].as_str().unwrap())
-        .await
-        .expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.member, m["id"].as_str().unwrap()).await;
     let (path, query) = url.split_once('?').unwrap();
     let sig = query.split("sig=").nth(1).unwrap();
     let expires: i64 = query
@@ -149,12 +139,7 @@ async fn links_expire() {
     )
     .await
     .expect(201);
-    let url = access_url(&app, &room.member, m["id"].as_str().unwrap())
-        .await
-        .expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.member, m["id"].as_str().unwrap()).await;
     assert_eq!(download(&app, &url).await.status, 200);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let got = download(&app, &url).await;
@@ -172,12 +157,7 @@ async fn html_is_served_as_an_attachment_with_nosniff() {
     assert_eq!(m["message_type"], "file");
     assert_eq!(m["content_type"], "text/html");
     assert!(m["s3_key"].as_str().unwrap().ends_with(".html"));
-    let url = access_url(&app, &room.member, m["id"].as_str().unwrap())
-        .await
-        .expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.member, m["id"].as_str().unwrap()).await;
     let got = download(&app, &url).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, page);
@@ -199,12 +179,7 @@ async fn the_real_type_is_recorded_when_the_declared_one_is_wrong() {
     assert_eq!(m["content_type"], "application/pdf");
     assert_eq!(m["message_type"], "file");
     assert_eq!(m["original_filename"], "cat.png");
-    let url = access_url(&app, &room.member, m["id"].as_str().unwrap())
-        .await
-        .expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.member, m["id"].as_str().unwrap()).await;
     let got = download(&app, &url).await;
     assert_eq!(got.header("content-type"), Some("application/pdf"));
     assert_eq!(

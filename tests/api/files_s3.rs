@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use zync::storage::s3::S3Settings;
 
-use crate::files_support::{access_url, download, png, upload};
+use crate::files_support::{access_url, download, link, png, upload};
 use crate::messages::room;
 use crate::s3_server::{S3Server, ACCESS_KEY, BUCKET, REGION, SECRET_KEY};
 use crate::support::TestApp;
@@ -41,10 +41,7 @@ async fn a_png_round_trips_through_s3_and_deletion_removes_it() {
     assert_eq!(m["message_type"], "image");
     let id = m["id"].as_str().unwrap();
 
-    let url = access_url(&app, &room.owner, id).await.expect(200)["access_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&app, &room.owner, id).await;
     assert!(url.starts_with(&server.endpoint()), "a presigned S3 URL: {url}");
     assert!(url.contains("X-Amz-Signature="), "presigned: {url}");
     let got = download(&app, &url).await;
@@ -70,22 +67,12 @@ async fn presigned_downloads_follow_the_local_stores_disposition_rule() {
     let server = S3Server::start().await;
     let app = app_on(&server).await;
     let room = room(&app).await;
-    let link = |id: String| {
-        let (app, owner) = (&app, &room.owner);
-        async move {
-            access_url(app, owner, &id).await.expect(200)["access_url"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        }
-    };
-
     let page = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
     let m = upload(&app, &room.member, &room.channel, "page.html", "text/html", page)
         .await
         .expect(201);
     assert_eq!(m["message_type"], "file");
-    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    let got = download(&app, &link(&app, &room.owner, m["id"].as_str().unwrap()).await).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, page);
     assert_eq!(got.header("content-type"), Some("text/html"));
@@ -98,7 +85,7 @@ async fn presigned_downloads_follow_the_local_stores_disposition_rule() {
     let m = upload(&app, &room.member, &room.channel, "pic.png", "image/png", &bytes)
         .await
         .expect(201);
-    let got = download(&app, &link(m["id"].as_str().unwrap().into()).await).await;
+    let got = download(&app, &link(&app, &room.owner, m["id"].as_str().unwrap()).await).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, bytes);
     assert_eq!(

@@ -84,6 +84,14 @@ pub async fn access_url(app: &TestApp, user: &TestUser, message_id: &str) -> Res
         .await
 }
 
+/// The access URL of a file message, which `user` must be allowed (200) to get.
+pub async fn link(app: &TestApp, user: &TestUser, message_id: &str) -> String {
+    access_url(app, user, message_id).await.expect(200)["access_url"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// An access URL as the server returned it, made absolute (the local store's are relative).
 pub fn absolute(app: &TestApp, url: &str) -> String {
     if url.starts_with('/') {
