@@ -10,7 +10,7 @@
 use std::io;
 
 use aggregates::aggregate_types::MESSAGE;
-use aggregates::message::MessageCommand;
+use aggregates::message::{MessageCommand, MessageError};
 use aggregates::values::{ContentType, FileName};
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartError;
@@ -27,11 +27,13 @@ use uuid::Uuid;
 use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::PathParam;
+use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::messages::{message_access, read_back_post, require_member};
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
+use crate::commands::CommandError;
 use crate::state::AppState;
 use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
@@ -113,7 +115,12 @@ enum FeedError {
 
 #[utoipa::path(
     post, path = "/messages/channels/{channel_id}/files", tag = "messages",
-    security(("bearer" = [])), params(("channel_id" = Uuid, Path)),
+    security(("bearer" = [])),
+    params(
+        ("channel_id" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+         description = "Makes the upload safe to retry: a retry with the same key, name, type and bytes returns the original message"),
+    ),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The file message; `message_type` from its (sniffed) MIME type", body = MessageRead),
@@ -131,6 +138,7 @@ pub async fn upload_file(
     user: CurrentUser,
     meta: RequestMeta,
     PathParam(channel_id): PathParam<Uuid>,
+    idempotency_key: Option<IdempotencyKey>,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<MessageRead>)> {
     // Decided before a byte of the body is read.
@@ -161,6 +169,12 @@ pub async fn upload_file(
     };
     let original_filename = FileName::parse(filename).map_err(|e| ApiError::invalid(Issue::body(&e)))?;
     let declared = declared.to_string();
+    // Only a keyed upload pays for hashing its bytes.
+    let mut fingerprint = idempotency_key.as_ref().map(|_| {
+        Fingerprint::new("file", channel_id)
+            .field(original_filename.as_str().as_bytes())
+            .field(declared.as_bytes())
+    });
 
     // The first bytes, to sniff the real type before the store is told the content type.
     let mut limit = UploadLimit::new(max);
@@ -189,11 +203,14 @@ pub async fn upload_file(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
     let body: ByteStream = ReceiverStream::new(rx).boxed();
     let feed = async move {
+        if let Some(fingerprint) = &mut fingerprint {
+            fingerprint.update(&prefix);
+        }
         if !prefix.is_empty() && tx.send(Ok(Bytes::from(prefix))).await.is_err() {
-            return Ok(());
+            return Ok(fingerprint);
         }
         if complete {
-            return Ok(());
+            return Ok(fingerprint);
         }
         loop {
             match field.chunk().await {
@@ -203,12 +220,15 @@ pub async fn upload_file(
                         let _ = tx.send(Err(e)).await;
                         return Err(FeedError::TooLarge);
                     }
+                    if let Some(fingerprint) = &mut fingerprint {
+                        fingerprint.update(&chunk);
+                    }
                     if tx.send(Ok(chunk)).await.is_err() {
                         // The store stopped reading; its own error says why.
-                        return Ok(());
+                        return Ok(fingerprint);
                     }
                 }
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(fingerprint),
                 Err(e) => {
                     let _ = tx.send(Err(io::Error::other(e.to_string()))).await;
                     return Err(FeedError::Multipart(e));
@@ -220,10 +240,10 @@ pub async fn upload_file(
         .storage
         .put(key.clone(), content_type.as_str().to_string(), body);
     let (stored, fed) = tokio::join!(put, feed);
-    let refused = match fed {
-        Ok(()) => None,
-        Err(FeedError::TooLarge) => Some(too_large(max)),
-        Err(FeedError::Multipart(e)) => Some(multipart_error(&e, max)),
+    let (fingerprint, refused) = match fed {
+        Ok(fingerprint) => (fingerprint, None),
+        Err(FeedError::TooLarge) => (None, Some(too_large(max))),
+        Err(FeedError::Multipart(e)) => (None, Some(multipart_error(&e, max))),
     };
     if let Some(refused) = refused {
         if stored.is_ok() {
@@ -238,7 +258,26 @@ pub async fn upload_file(
         Err(e) => return Err(storage_error(&e)),
     }
 
-    let message_id = Uuid::now_v7();
+    let claim = match (&idempotency_key, fingerprint) {
+        (Some(ikey), Some(fingerprint)) => {
+            match idempotency::claim(&state.pool, user.id, ikey, fingerprint).await {
+                Ok(claim) => claim,
+                Err(e) => {
+                    remove_object(&state, &key).await;
+                    return Err(e);
+                }
+            }
+        }
+        _ => Claim::Fresh(Uuid::now_v7()),
+    };
+    let message_id = match claim {
+        Claim::Replay(original) => {
+            // The original has its own object; this retry's copy is not needed.
+            remove_object(&state, &key).await;
+            return Ok((StatusCode::CREATED, Json(*original)));
+        }
+        Claim::Fresh(id) | Claim::Retry(id) => id,
+    };
     let posted = state
         .commands
         .message(
@@ -257,17 +296,25 @@ pub async fn upload_file(
             },
         )
         .await;
-    if let Err(e) = posted {
-        // Remove the object unless a message may refer to it after all.
-        if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
+    match posted {
+        Ok(()) => {}
+        // The retried original landed with its own object: answer with it, drop this copy.
+        Err(CommandError::Domain(MessageError::AlreadyExists)) if idempotency_key.is_some() => {
             remove_object(&state, &key).await;
         }
-        return Err(e.into());
+        Err(e) => {
+            // Remove the object unless a message may refer to it after all.
+            if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
+                remove_object(&state, &key).await;
+            }
+            return Err(e.into());
+        }
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(read_back_post(&state, message_id).await?),
-    ))
+    let message = read_back_post(&state, message_id).await?;
+    if let Some(ikey) = &idempotency_key {
+        idempotency::record(&state.pool, user.id, ikey, &message).await;
+    }
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 /// Removes an object no message needs any more; a failure is logged (the object is orphaned,

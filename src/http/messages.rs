@@ -21,6 +21,7 @@ use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam};
 use super::files::remove_object;
+use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
@@ -104,14 +105,19 @@ pub(super) async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiRes
 
 #[utoipa::path(
     post, path = "/messages/channels/{channel_id}/messages", tag = "messages",
-    security(("bearer" = [])), params(("channel_id" = Uuid, Path)), request_body = MessageCreate,
+    security(("bearer" = [])),
+    params(
+        ("channel_id" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+         description = "Makes the post safe to retry: a retry with the same key and body returns the original message"),
+    ), request_body = MessageCreate,
     responses(
-        (status = 201, body = MessageRead),
+        (status = 201, description = "Posted; or, for a retried Idempotency-Key, the original", body = MessageRead),
         (status = 400, description = "Message content cannot be empty", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
         (status = 404, description = "Channel not found", body = ErrorBody),
-        (status = 422, description = "Validation error", body = ErrorBody),
+        (status = 422, description = "Validation error, or an Idempotency-Key reused with another request", body = ErrorBody),
     )
 )]
 pub async fn post_message(
@@ -119,10 +125,21 @@ pub async fn post_message(
     user: CurrentUser,
     meta: RequestMeta,
     PathParam(channel_id): PathParam<Uuid>,
+    key: Option<IdempotencyKey>,
     JsonBody(body): JsonBody<MessageCreate>,
 ) -> ApiResult<(StatusCode, Json<MessageRead>)> {
     let content = content(body.content)?;
-    let message_id = Uuid::now_v7();
+    let claim = match &key {
+        Some(key) => {
+            let fingerprint = Fingerprint::new("text", channel_id).field(content.as_str().as_bytes());
+            idempotency::claim(&state.pool, user.id, key, fingerprint).await?
+        }
+        None => Claim::Fresh(Uuid::now_v7()),
+    };
+    let message_id = match claim {
+        Claim::Replay(original) => return Ok((StatusCode::CREATED, Json(*original))),
+        Claim::Fresh(id) | Claim::Retry(id) => id,
+    };
     // No membership lookup first: the event store's guard refuses a post by a non-member, or to
     // a channel that is gone, as the event is appended. Only a refused post looks the channel up,
     // to tell 404 from 403; a member's post is one query shorter.
@@ -139,16 +156,21 @@ pub async fn post_message(
             },
         )
         .await;
-    if let Err(CommandError::NotAMember) = posted {
-        require_member(&access(&state, channel_id, user.id).await?)?;
-        // A member by now: they joined after the post was refused, which stands.
-        return Err(ApiError::forbidden(NOT_A_MEMBER));
+    match posted {
+        Err(CommandError::NotAMember) => {
+            require_member(&access(&state, channel_id, user.id).await?)?;
+            // A member by now: they joined after the post was refused, which stands.
+            return Err(ApiError::forbidden(NOT_A_MEMBER));
+        }
+        // The retried original landed (here or on another node): answer with it.
+        Err(CommandError::Domain(MessageError::AlreadyExists)) if key.is_some() => {}
+        other => other?,
     }
-    posted?;
-    Ok((
-        StatusCode::CREATED,
-        Json(read_back_post(&state, message_id).await?),
-    ))
+    let message = read_back_post(&state, message_id).await?;
+    if let Some(key) = &key {
+        idempotency::record(&state.pool, user.id, key, &message).await;
+    }
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 #[utoipa::path(

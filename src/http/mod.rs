@@ -10,6 +10,7 @@ pub mod file_links;
 pub mod files;
 pub mod health;
 pub mod history;
+pub mod idempotency;
 pub mod memberships;
 pub mod message_history;
 pub mod messages;
