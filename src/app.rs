@@ -21,6 +21,7 @@ use crate::commands::CommandBus;
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
+use crate::limits::Limiters;
 use crate::live::LiveHub;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
@@ -37,6 +38,7 @@ pub struct Application {
     pool: PgPool,
     projections: Option<Arc<RunnerHandle>>,
     live: LiveHub,
+    sweeper: tokio::task::JoinHandle<()>,
     shutdown: watch::Sender<bool>,
     embedded: Option<EmbeddedPostgres>,
 }
@@ -209,6 +211,7 @@ impl Application {
             storage,
             local_files,
             files: config.files,
+            limits: Arc::new(Limiters::new(config.limits)),
         };
         let router = routes::router(state, &config.frontend_origins);
         let listener = TcpListener::bind((config.host, config.port))
@@ -217,6 +220,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            sweeper: crate::maintenance::spawn_sweeper(pool.clone()),
             pool,
             projections,
             live,
@@ -262,6 +266,7 @@ impl Application {
             tokio::time::sleep(SOCKET_DRAIN).await;
         }
         self.live.shutdown();
+        self.sweeper.abort();
         if let Some(p) = &self.projections {
             p.shutdown();
         }

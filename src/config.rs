@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::limits::{parse_limit, LimitSettings, Rate};
 use crate::storage::s3::S3Settings;
 
 use crate::state::{FileSettings, WebSocketSettings};
@@ -40,6 +41,9 @@ pub struct Config {
     /// `PUBLIC_BASE_URL`: makes the local store's file links absolute (`<url>/files/...`);
     /// unset, they are relative to this server (`/files/...`).
     pub public_base_url: Option<String>,
+    /// `RATE_LIMIT_MESSAGES`, `RATE_LIMIT_WS_FRAMES`, `RATE_LIMIT_LOGIN_ACCOUNT`,
+    /// `RATE_LIMIT_LOGIN_ADDRESS`: rates like `300/10s`, or `off`.
+    pub limits: LimitSettings,
 }
 
 impl Config {
@@ -94,6 +98,19 @@ impl Config {
                 access_url_expiry: Duration::from_secs(parse_or(&get, "ACCESS_URL_EXPIRE_SECONDS", 3600)?),
             },
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+            limits: {
+                let defaults = LimitSettings::default();
+                let limit = |key: &str, default: Option<Rate>| match get(key) {
+                    None => Ok(default),
+                    Some(raw) => parse_limit(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}")),
+                };
+                LimitSettings {
+                    messages: limit("RATE_LIMIT_MESSAGES", defaults.messages)?,
+                    ws_frames: limit("RATE_LIMIT_WS_FRAMES", defaults.ws_frames)?,
+                    login_account: limit("RATE_LIMIT_LOGIN_ACCOUNT", defaults.login_account)?,
+                    login_address: limit("RATE_LIMIT_LOGIN_ADDRESS", defaults.login_address)?,
+                }
+            },
         })
     }
 
@@ -168,5 +185,18 @@ mod tests {
         assert!(config(&[("ALGORITHM", "none")]).is_err());
         assert!(config(&[("PORT", "eighty")]).is_err());
         assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(config(&[("RATE_LIMIT_MESSAGES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_configurable_or_off() {
+        let c = config(&[
+            ("RATE_LIMIT_MESSAGES", "20/1m"),
+            ("RATE_LIMIT_LOGIN_ADDRESS", "off"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.messages, Some(Rate::new(20, Duration::from_secs(60))));
+        assert_eq!(c.limits.login_address, None);
+        assert_eq!(c.limits.ws_frames, LimitSettings::default().ws_frames);
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
+use crate::limits::Limiters;
 use crate::live::LiveHub;
 use crate::storage::local::LocalStore;
 use crate::storage::ObjectStore;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The local store, when it is the one in use: `GET /files/{*key}` serves its signed links.
     pub local_files: Option<Arc<LocalStore>>,
     pub files: FileSettings,
+    /// Rate limits (message posts, WebSocket frames, failed logins).
+    pub limits: Arc<Limiters>,
 }
 
 /// Limits of file messages (from the environment; tests shorten them).

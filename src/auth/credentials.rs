@@ -3,6 +3,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::token::TokenId;
+
 /// Inserts the credentials of a user about to be registered. Written before the registration
 /// event: if the append then fails, [`remove`] deletes the row; if the process dies in between, the
 /// row is an orphan nobody can log in with (login goes through `user_identity_claims`).
@@ -49,14 +51,49 @@ pub async fn for_login(pool: &PgPool, username: &str) -> Result<Option<(Uuid, St
     .await
 }
 
-/// The current token version of a live user; `None` once deleted.
-pub async fn token_version(pool: &PgPool, user_id: Uuid) -> Result<Option<i32>, sqlx::Error> {
+/// The current token version of a live user, unless the token `jti` was revoked (`POST /logout`);
+/// `None` once deleted. One query: it runs on every authenticated request.
+pub async fn session_version(pool: &PgPool, user_id: Uuid, jti: Uuid) -> Result<Option<i32>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT c.token_version
            FROM user_credentials c JOIN user_identity_claims i USING (user_id)
-          WHERE c.user_id = $1",
+          WHERE c.user_id = $1
+            AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $2)",
     )
     .bind(user_id)
+    .bind(jti)
     .fetch_optional(pool)
     .await
+}
+
+/// Revokes one token until it expires, and tells every node (NOTIFY on `notify_channel`, sent at
+/// commit) so that sockets opened with it close too. One statement: both or neither.
+pub async fn revoke_token(
+    pool: &PgPool,
+    user_id: Uuid,
+    token: TokenId,
+    notify_channel: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH revoked AS (
+             INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
+             ON CONFLICT (jti) DO NOTHING
+         )
+         SELECT pg_notify($3, $4)",
+    )
+    .bind(token.jti)
+    .bind(token.expires_at as f64)
+    .bind(notify_channel)
+    .bind(user_id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets revocations of tokens that have expired anyway.
+pub async fn sweep_revoked(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < now()")
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -1,5 +1,6 @@
 //! The `Authorization: Bearer` extractor. A token is accepted only while its user is live and its
-//! credential version is current, so deletion and password changes revoke it immediately.
+//! credential version is current and it was not logged out, so deletion, password changes and
+//! `POST /logout` revoke it immediately.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -7,20 +8,27 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::auth::credentials;
+use crate::auth::token::TokenId;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser {
     pub id: Uuid,
+    /// The token this request presented (what `POST /logout` revokes).
+    pub token: TokenId,
 }
 
 impl CurrentUser {
     /// Validates a raw token (also used by the WebSocket `?token=` handshake).
     pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let (id, version) = state.tokens.verify(token).ok_or_else(ApiError::unauthorized)?;
-        match credentials::token_version(&state.pool, id).await? {
-            Some(current) if current == version => Ok(Self { id }),
+        let verified = state.tokens.verify(token).ok_or_else(ApiError::unauthorized)?;
+        let current = credentials::session_version(&state.pool, verified.user_id, verified.token.jti).await?;
+        match current {
+            Some(current) if current == verified.version => Ok(Self {
+                id: verified.user_id,
+                token: verified.token,
+            }),
             _ => Err(ApiError::unauthorized()),
         }
     }

@@ -62,12 +62,35 @@ impl TokenKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user id and credential version of a valid token; `None` for anything else.
-    pub fn verify(&self, token: &str) -> Option<(Uuid, i32)> {
+    /// What a valid token says; `None` for anything else.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        let user_id = Uuid::parse_str(&data.claims.sub).ok()?;
-        Some((user_id, data.claims.ver))
+        Some(Verified {
+            user_id: Uuid::parse_str(&data.claims.sub).ok()?,
+            version: data.claims.ver,
+            token: TokenId {
+                jti: Uuid::parse_str(&data.claims.jti).ok()?,
+                expires_at: data.claims.exp,
+            },
+        })
     }
+}
+
+/// A token's own identity: what `POST /logout` revokes until the token would expire anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenId {
+    pub jti: Uuid,
+    /// `exp`, in seconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// The claims of a token whose signature, algorithm, issuer, audience and expiry checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user_id: Uuid,
+    /// The credential version it was issued under.
+    pub version: i32,
+    pub token: TokenId,
 }
 
 #[cfg(test)]
@@ -79,7 +102,13 @@ mod tests {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 5);
         let id = Uuid::now_v7();
         let token = keys.issue(id, 3).unwrap();
-        assert_eq!(keys.verify(&token), Some((id, 3)));
+        let verified = keys.verify(&token).unwrap();
+        assert_eq!((verified.user_id, verified.version), (id, 3));
+        assert!(verified.token.expires_at > Utc::now().timestamp());
+        assert_ne!(
+            keys.verify(&keys.issue(id, 3).unwrap()).unwrap().token.jti,
+            verified.token.jti
+        );
         let other = TokenKeys::new(b"another secret another secret!!!", 5);
         assert_eq!(other.verify(&token), None);
         let mut bad = token.clone();

@@ -1,6 +1,6 @@
 //! The one error type every handler returns: a status and the contract's `{"detail": ...}` body.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -43,6 +43,8 @@ impl Issue {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: Value,
+    /// Headers the refusal carries besides the defaults (`Retry-After`, `X-RateLimit-*`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -52,6 +54,7 @@ impl ApiError {
         Self {
             status,
             detail: Value::String(detail.into()),
+            headers: Vec::new(),
         }
     }
 
@@ -91,17 +94,34 @@ impl ApiError {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: json!(issues),
+            headers: Vec::new(),
         }
     }
 
     pub fn invalid(issue: Issue) -> Self {
         Self::validation(vec![issue])
     }
+
+    /// 429 with `Retry-After` in whole seconds, rounded up (never 0: "now" would invite a retry
+    /// that is refused again).
+    pub fn too_many_requests(detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+            .with_header(header::RETRY_AFTER, seconds.max(1).into())
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "detail": self.detail }))).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -30,6 +30,7 @@ use super::extract::PathParam;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::messages::{message_access, read_back_post, require_member};
 use super::meta::RequestMeta;
+use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
@@ -129,7 +130,8 @@ enum FeedError {
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
         (status = 404, description = "Channel not found", body = ErrorBody),
         (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
-        (status = 422, description = "No `file` field", body = ErrorBody),
+        (status = 422, description = "No `file` field, or an Idempotency-Key reused with another request", body = ErrorBody),
+        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES); see Retry-After", body = ErrorBody),
         (status = 503, description = "File storage unavailable; nothing was posted", body = ErrorBody),
     )
 )]
@@ -140,7 +142,8 @@ pub async fn upload_file(
     PathParam(channel_id): PathParam<Uuid>,
     idempotency_key: Option<IdempotencyKey>,
     request: Request,
-) -> ApiResult<(StatusCode, Json<MessageRead>)> {
+) -> ApiResult<(StatusCode, RateHeaders, Json<MessageRead>)> {
+    let rate = rate_limit::take_post(&state, user.id)?;
     // Decided before a byte of the body is read.
     require_member(&access(&state, channel_id, user.id).await?)?;
 
@@ -274,7 +277,7 @@ pub async fn upload_file(
         Claim::Replay(original) => {
             // The original has its own object; this retry's copy is not needed.
             remove_object(&state, &key).await;
-            return Ok((StatusCode::CREATED, Json(*original)));
+            return Ok((StatusCode::CREATED, rate, Json(*original)));
         }
         Claim::Fresh(id) | Claim::Retry(id) => id,
     };
@@ -314,7 +317,7 @@ pub async fn upload_file(
     if let Some(ikey) = &idempotency_key {
         idempotency::record(&state.pool, user.id, ikey, &message).await;
     }
-    Ok((StatusCode::CREATED, Json(message)))
+    Ok((StatusCode::CREATED, rate, Json(message)))
 }
 
 /// Removes an object no message needs any more; a failure is logged (the object is orphaned,

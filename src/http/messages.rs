@@ -23,6 +23,7 @@ use super::extract::{JsonBody, PathParam};
 use super::files::remove_object;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::meta::RequestMeta;
+use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
 use crate::auth::CurrentUser;
@@ -118,6 +119,7 @@ pub(super) async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiRes
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
         (status = 404, description = "Channel not found", body = ErrorBody),
         (status = 422, description = "Validation error, or an Idempotency-Key reused with another request", body = ErrorBody),
+        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES); see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn post_message(
@@ -127,7 +129,8 @@ pub async fn post_message(
     PathParam(channel_id): PathParam<Uuid>,
     key: Option<IdempotencyKey>,
     JsonBody(body): JsonBody<MessageCreate>,
-) -> ApiResult<(StatusCode, Json<MessageRead>)> {
+) -> ApiResult<(StatusCode, RateHeaders, Json<MessageRead>)> {
+    let rate = rate_limit::take_post(&state, user.id)?;
     let content = content(body.content)?;
     let claim = match &key {
         Some(key) => {
@@ -137,7 +140,7 @@ pub async fn post_message(
         None => Claim::Fresh(Uuid::now_v7()),
     };
     let message_id = match claim {
-        Claim::Replay(original) => return Ok((StatusCode::CREATED, Json(*original))),
+        Claim::Replay(original) => return Ok((StatusCode::CREATED, rate, Json(*original))),
         Claim::Fresh(id) | Claim::Retry(id) => id,
     };
     // No membership lookup first: the event store's guard refuses a post by a non-member, or to
@@ -170,7 +173,7 @@ pub async fn post_message(
     if let Some(key) = &key {
         idempotency::record(&state.pool, user.id, key, &message).await;
     }
-    Ok((StatusCode::CREATED, Json(message)))
+    Ok((StatusCode::CREATED, rate, Json(message)))
 }
 
 #[utoipa::path(

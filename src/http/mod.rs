@@ -16,6 +16,7 @@ pub mod message_history;
 pub mod messages;
 pub mod meta;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod schemas;
 pub mod session;

@@ -14,6 +14,7 @@ use super::{channels, memberships, message_history, messages, schemas, session, 
     paths(
         session::root,
         session::login,
+        session::logout,
     ),
     components(schemas(
         schemas::UserRead,

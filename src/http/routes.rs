@@ -44,6 +44,7 @@ fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(session::root))
         .both("/token", post(session::login))
+        .both("/logout", post(session::logout))
         .merge(users::routes())
         .merge(channels::routes())
         .merge(memberships::routes())

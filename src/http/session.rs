@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, Issue};
-use crate::auth::{credentials, password};
+use super::meta::RequestMeta;
+use super::rate_limit::LoginAttempt;
+use super::schemas::Acknowledgement;
+use crate::auth::{credentials, password, CurrentUser};
+use crate::live::hub::SESSIONS_CHANNEL;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -50,15 +54,21 @@ pub struct Token {
     responses(
         (status = 200, body = Token),
         (status = 401, description = "Incorrect username or password", body = super::schemas::ErrorBody),
+        (status = 429, description = "Too many failed attempts for this account or from this address; see Retry-After", body = super::schemas::ErrorBody),
         (status = 422, description = "Missing form fields", body = super::schemas::ErrorBody),
     )
 )]
-pub async fn login(State(state): State<AppState>, request: Request) -> ApiResult<Json<Token>> {
+pub async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    request: Request,
+) -> ApiResult<Json<Token>> {
     let form = read_form(request).await?;
     let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password");
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
     }
+    let attempt = LoginAttempt::take(&state, form.username.trim(), meta.client_addr.as_deref()).await?;
     let found = credentials::for_login(&state.pool, form.username.trim()).await?;
     let (stored, who) = match found {
         Some((id, hash, version)) => (Some(hash), Some((id, version))),
@@ -71,6 +81,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> ApiResult
     })?;
     match (ok, who) {
         (true, Some((id, version))) => {
+            attempt.succeeded(&state.pool).await;
             let access_token = state.tokens.issue(id, version).map_err(|e| {
                 tracing::error!(error = %e, "token signing failed");
                 ApiError::internal()
@@ -82,6 +93,20 @@ pub async fn login(State(state): State<AppState>, request: Request) -> ApiResult
         }
         _ => Err(wrong()),
     }
+}
+
+#[utoipa::path(
+    post, path = "/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The presented token no longer works, on any node; sockets opened with it close with 1008", body = Acknowledgement),
+        (status = 401, body = super::schemas::ErrorBody),
+    )
+)]
+pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<Acknowledgement>> {
+    credentials::revoke_token(&state.pool, user.id, user.token, SESSIONS_CHANNEL).await?;
+    Ok(Json(Acknowledgement {
+        message: "Logged out".into(),
+    }))
 }
 
 /// The OAuth2 form, url-encoded or multipart (FastAPI's form parser takes both; browsers send

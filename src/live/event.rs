@@ -104,5 +104,12 @@ impl LiveEvent {
 #[derive(Debug, Clone)]
 pub enum LiveItem {
     Event(std::sync::Arc<LiveEvent>),
-    Typing { channel_id: Uuid, user_id: Uuid },
+    Typing {
+        channel_id: Uuid,
+        user_id: Uuid,
+    },
+    /// One of this user's tokens was revoked (`POST /logout`): their sockets re-check theirs.
+    SessionsRevoked {
+        user_id: Uuid,
+    },
 }

@@ -31,6 +31,9 @@ pub const BROADCAST_CAPACITY: usize = 4096;
 const CHANNEL_CAPACITY: usize = 256;
 /// The NOTIFY channel typing signals travel on between nodes; they are never stored.
 const TYPING_CHANNEL: &str = "zync_typing";
+/// The NOTIFY channel that says "a token of this user was revoked" (payload: the user id), so
+/// every node re-checks that user's sockets. Sent by [`crate::auth::credentials::revoke_token`].
+pub const SESSIONS_CHANNEL: &str = "zync_sessions";
 const SAFETY_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
@@ -81,7 +84,7 @@ impl LiveHub {
                 others.into_iter().chain([hub.inner.wake.clone()]).collect(),
             )),
             tokio::spawn(tail(hub.inner.clone(), head)),
-            tokio::spawn(relay_typing(hub.inner.clone())),
+            tokio::spawn(relay_signals(hub.inner.clone())),
         ];
         *lock(&hub.inner.tasks) = tasks;
         Ok(hub)
@@ -150,12 +153,16 @@ impl Topics {
             .subscribe()
     }
 
+    /// For revocations: rare, and whose sockets are where is not known here.
+    fn publish_to_all(&self, item: &LiveItem) {
+        for sender in self.senders.values() {
+            let _ = sender.send(item.clone());
+        }
+    }
+
     fn publish(&mut self, event: &Arc<LiveEvent>) {
         if event.revokes_someone() {
-            // Rare, and whose sockets are where is not known here: every topic gets it.
-            for sender in self.senders.values() {
-                let _ = sender.send(LiveItem::Event(event.clone()));
-            }
+            self.publish_to_all(&LiveItem::Event(event.clone()));
             return;
         }
         let Some(channel) = event.channel_id else {
@@ -214,7 +221,8 @@ async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor) {
     }
 }
 
-async fn relay_typing(inner: Arc<Inner>) {
+/// Relays the signals nodes send each other over NOTIFY: typing, and revoked sessions.
+async fn relay_signals(inner: Arc<Inner>) {
     loop {
         let mut listener = match PgListener::connect_with(&inner.pool).await {
             Ok(l) => l,
@@ -223,11 +231,23 @@ async fn relay_typing(inner: Arc<Inner>) {
                 continue;
             }
         };
-        if listener.listen(TYPING_CHANNEL).await.is_err() {
+        if listener
+            .listen_all([TYPING_CHANNEL, SESSIONS_CHANNEL])
+            .await
+            .is_err()
+        {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
         while let Ok(note) = listener.recv().await {
+            if note.channel() == SESSIONS_CHANNEL {
+                if let Ok(user_id) = note.payload().parse() {
+                    let item = LiveItem::SessionsRevoked { user_id };
+                    lock(&inner.channels).publish_to_all(&item);
+                    let _ = inner.sender.send(item);
+                }
+                continue;
+            }
             let parsed: Option<(Uuid, Uuid)> = serde_json::from_str::<serde_json::Value>(note.payload())
                 .ok()
                 .and_then(|v| {

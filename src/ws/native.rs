@@ -173,6 +173,8 @@ impl UserStream {
                     self.recheck().await?;
                 }
             }
+            LiveItem::SessionsRevoked { user_id } if user_id == self.user => self.recheck().await?,
+            LiveItem::SessionsRevoked { .. } => {}
             LiveItem::Typing { channel_id, user_id } => {
                 if user_id != self.user && self.memberships.contains(channel_id) {
                     let frame =
@@ -221,6 +223,15 @@ impl UserStream {
 impl Protocol for UserStream {
     async fn recv(&mut self) -> Result<LiveItem, RecvError> {
         self.hub.recv().await
+    }
+
+    fn user(&self) -> Uuid {
+        self.user
+    }
+
+    fn on_throttled(&mut self, retry_after: Duration, out: &mut Vec<Frame>) {
+        let notice = json!({"type": "rate_limited", "retry_after": retry_after.as_secs_f64()});
+        out.push(Frame::ephemeral(notice.to_string()));
     }
 
     fn backfilling(&self) -> bool {

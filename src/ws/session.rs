@@ -20,7 +20,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
 
+use std::sync::Arc;
+
+use uuid::Uuid;
+
 use super::close;
+use crate::limits::Limiters;
 use crate::live::LiveItem;
 use crate::state::{AppState, WebSocketSettings};
 
@@ -133,6 +138,13 @@ pub trait Protocol: Send {
 
     /// The ending for a client that fell behind, given the position of the last frame queued.
     fn overflow(&self, last_position: Option<i64>) -> Ending;
+
+    /// The authenticated user: the frame limit is theirs, over all their sockets on this node.
+    fn user(&self) -> Uuid;
+
+    /// The client sent frames faster than `RATE_LIMIT_WS_FRAMES` allows: they are dropped, and
+    /// this is called once per stretch of refusals (so the notice can't be amplified).
+    fn on_throttled(&mut self, _retry_after: Duration, _out: &mut Vec<Frame>) {}
 }
 
 /// Why the drive loop stopped.
@@ -154,6 +166,9 @@ pub struct Session {
     /// there are any, nothing new is taken from the hub, so this stays a frame or two.
     pending: VecDeque<Frame>,
     last_queued: Option<i64>,
+    limits: Arc<Limiters>,
+    /// Whether the client was told it is throttled since its last admitted frame.
+    throttled: bool,
 }
 
 impl Session {
@@ -171,6 +186,8 @@ impl Session {
             shutdown: state.shutdown.clone(),
             pending: VecDeque::new(),
             last_queued: None,
+            limits: state.limits.clone(),
+            throttled: false,
         }
     }
 
@@ -214,6 +231,11 @@ impl Session {
                         // Anything at all (a pong included) proves the client alive.
                         idle.as_mut().reset(Instant::now() + settings.idle_timeout);
                         match message {
+                            Message::Text(_) | Message::Binary(_)
+                                if !admit_frame(&self.limits, &mut self.throttled, protocol, &mut produced) =>
+                            {
+                                Ok(())
+                            }
                             Message::Text(text) => {
                                 protocol.on_text(text.as_str(), &mut produced).await.map_err(Exit::Close)
                             }
@@ -393,4 +415,25 @@ async fn write(
             }
         }
     }
+}
+
+/// Whether a data frame from the client is within the user's frame limit. Control frames
+/// (pings, pongs) are never counted: they keep the connection alive.
+fn admit_frame<P: Protocol>(
+    limits: &Limiters,
+    throttled: &mut bool,
+    protocol: &mut P,
+    out: &mut Vec<Frame>,
+) -> bool {
+    let Some(limiter) = &limits.ws_frames else {
+        return true;
+    };
+    let decision = limiter.take(&protocol.user());
+    if decision.allowed {
+        *throttled = false;
+    } else if !*throttled {
+        *throttled = true;
+        protocol.on_throttled(decision.retry_after, out);
+    }
+    decision.allowed
 }

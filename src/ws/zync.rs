@@ -92,9 +92,20 @@ impl Protocol for ChannelStream {
         self.hub.recv().await
     }
 
+    /// Zync clients' frames are ignored anyway; over the limit they are dropped unread, silently
+    /// (a Zync client has nothing to show for a notice).
+    fn user(&self) -> Uuid {
+        self.user
+    }
+
     async fn on_item(&mut self, item: LiveItem, out: &mut Vec<Frame>) -> Result<(), Ending> {
-        let LiveItem::Event(event) = item else {
-            return Ok(());
+        let event = match item {
+            LiveItem::Event(event) => event,
+            LiveItem::SessionsRevoked { user_id } if user_id == self.user => {
+                authenticate(&self.state, Some(&self.token)).await?;
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
         if event.channel_id == Some(self.channel) {
             if event.ends_membership_of(self.user) {

@@ -34,7 +34,7 @@ async fn next_user(rx: &mut Receiver<LiveItem>, wait: Duration) -> Option<Uuid> 
         match tokio::time::timeout(wait, rx.recv()).await {
             Err(_) => return None,
             Ok(Ok(LiveItem::Event(e))) => return Some(e.aggregate_id),
-            Ok(Ok(LiveItem::Typing { .. })) => continue,
+            Ok(Ok(LiveItem::Typing { .. } | LiveItem::SessionsRevoked { .. })) => continue,
             Ok(Err(e)) => panic!("hub receiver failed: {e}"),
         }
     }

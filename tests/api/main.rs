@@ -33,11 +33,14 @@ mod history;
 mod http_conventions;
 mod idempotency;
 mod live_hub;
+mod logout;
+mod maintenance;
 mod messages;
 mod messages_concurrency;
 mod messages_history;
 mod messages_validation;
 mod projector;
+mod rate_limits;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
 mod users;
