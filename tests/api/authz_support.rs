@@ -1,11 +1,13 @@
 //! The authorization matrix's machinery: who asks ([`Who`]), what a line of the matrix says
-//! ([`Line`]), the world each row runs in ([`Cast`], [`Scene`]), and one row's request and its
-//! [`Outcome`].
+//! ([`Line`]), the world each row runs in ([`Scene`]), and one row's request and its [`Outcome`].
 //!
-//! Every row gets a scene of its own (channel, author, messages, file), so destructive rows
-//! (deleting the channel or the author, leaving, clearing, changing the owner) can run in any
-//! order, concurrently, without changing what another row sees. The users of the [`Cast`] are
-//! shared because no row can change them: their own rows only ever act on a scene's channel.
+//! Every row gets a scene of its own, so that destructive rows (deleting the channel or the
+//! author, leaving, clearing, changing the owner, revoking the caller's tokens) can run in any
+//! order, concurrently, without changing what another row sees: its own channel, messages and
+//! file, and a caller of its own. A request can change its caller's account (delete it, log it
+//! out) but not another user's, so the other parts are played by users all scenes share; were
+//! one of them changed anyway, the row that did it fails on its own. Registering only the caller
+//! keeps the password hashing, most of a scene's cost, to one per row.
 
 use std::fmt;
 
@@ -109,15 +111,19 @@ impl Line {
     }
 }
 
-/// Users no row can change.
+/// Who plays each part of a scene.
+#[derive(Clone)]
 pub struct Cast {
     pub owner: TestUser,
     pub member: TestUser,
+    pub author: TestUser,
     pub stranger: TestUser,
+    /// Logged in, then deleted their account.
     pub deleted: TestUser,
 }
 
 impl Cast {
+    /// The users the scenes share.
     pub async fn register(app: &TestApp) -> Self {
         let deleted = app.register("deleted").await;
         app.delete(&format!("/users/{}", deleted.id), Some(&deleted.token))
@@ -126,15 +132,40 @@ impl Cast {
         Self {
             owner: app.register("owner").await,
             member: app.register("member").await,
+            author: app.register("author").await,
             stranger: app.register("stranger").await,
             deleted,
         }
     }
+
+    fn user(&self, who: Who) -> Option<&TestUser> {
+        match who {
+            Who::Anonymous => None,
+            Who::Stranger => Some(&self.stranger),
+            Who::Member => Some(&self.member),
+            Who::Author => Some(&self.author),
+            Who::Owner => Some(&self.owner),
+            Who::Deleted => Some(&self.deleted),
+        }
+    }
+
+    /// The part `who` plays, if a row's caller in it needs a user of its own. Not the deleted
+    /// user: nothing can change a deleted account.
+    fn part_mut(&mut self, who: Who) -> Option<&mut TestUser> {
+        match who {
+            Who::Anonymous | Who::Deleted => None,
+            Who::Stranger => Some(&mut self.stranger),
+            Who::Member => Some(&mut self.member),
+            Who::Author => Some(&mut self.author),
+            Who::Owner => Some(&mut self.owner),
+        }
+    }
 }
 
-/// One row's own channel (owned by the cast's owner, with its member), author and messages.
+/// One row's world: a channel of the owner with the member and the author in it, the author's
+/// text and file messages; the stranger is in none of it.
 pub struct Scene {
-    pub author: TestUser,
+    pub cast: Cast,
     pub channel: String,
     pub text: String,
     pub file: String,
@@ -143,27 +174,36 @@ pub struct Scene {
 }
 
 impl Scene {
-    pub async fn build(app: &TestApp, cast: &Cast, n: usize) -> Self {
-        let author = app.register(&format!("author{n}")).await;
-        let channel =
-            ws_support::channel_with(app, &cast.owner, &[&cast.member, &author], &format!("room{n}")).await;
-        let text = app.post_message(&author, &channel, "hello").await["id"]
+    /// A scene for a row whose caller is `who`; `n` keeps its names unique.
+    pub async fn build(app: &TestApp, shared: &Cast, who: Who, n: usize) -> Self {
+        let mut cast = shared.clone();
+        if let Some(part) = cast.part_mut(who) {
+            *part = app.register(&format!("{who:?}{n}").to_lowercase()).await;
+        }
+        let Cast {
+            owner,
+            member,
+            author,
+            ..
+        } = &cast;
+        let channel = ws_support::channel_with(app, owner, &[member, author], &format!("room{n}")).await;
+        let text = app.post_message(author, &channel, "hello").await["id"]
             .as_str()
             .unwrap()
             .to_string();
-        let file = upload(app, &author, &channel, "pic.png", "image/png", &png(2, 2))
+        let file = upload(app, author, &channel, "pic.png", "image/png", &png(2, 2))
             .await
             .expect(201)["id"]
             .as_str()
             .unwrap()
             .to_string();
-        let link = link(app, &author, &file).await;
+        let link = link(app, author, &file).await;
         assert!(
             link.starts_with("/files/"),
             "the local store's links are relative: {link}"
         );
         Self {
-            author,
+            cast,
             channel,
             text,
             file,
@@ -171,20 +211,12 @@ impl Scene {
         }
     }
 
-    fn token<'a>(&'a self, cast: &'a Cast, who: Who) -> Option<&'a str> {
-        let user = match who {
-            Who::Anonymous => return None,
-            Who::Stranger => &cast.stranger,
-            Who::Member => &cast.member,
-            Who::Author => &self.author,
-            Who::Owner => &cast.owner,
-            Who::Deleted => &cast.deleted,
-        };
-        Some(&user.token)
+    fn token(&self, who: Who) -> Option<&str> {
+        self.cast.user(who).map(|user| user.token.as_str())
     }
 
     /// The line's path template filled in with this scene's ids.
-    fn path(&self, cast: &Cast, line: &Line) -> String {
+    fn path(&self, line: &Line) -> String {
         if line.path == "/files/{key}" {
             return match line.link {
                 Link::Signed => self.link.clone(),
@@ -201,7 +233,7 @@ impl Scene {
         let path = line
             .path
             .replace("{channel_id}", &self.channel)
-            .replace("{user_id}", &self.author.id)
+            .replace("{user_id}", &self.cast.author.id)
             .replace("{message_id}", message);
         assert!(
             !path.contains('{'),
@@ -209,7 +241,7 @@ impl Scene {
             line.path
         );
         if line.path.ends_with("/change_owner") {
-            format!("{path}?new_owner_id={}", cast.member.id)
+            format!("{path}?new_owner_id={}", self.cast.member.id)
         } else {
             path
         }
@@ -257,12 +289,12 @@ impl fmt::Display for Outcome {
 
 /// Runs one row in a scene of its own (`n` keeps its names unique).
 pub async fn run(app: &TestApp, cast: &Cast, line: &Line, who: Who, n: usize) -> Outcome {
-    let scene = Scene::build(app, cast, n).await;
-    let token = scene.token(cast, who);
-    let path = scene.path(cast, line);
+    let scene = Scene::build(app, cast, who, n).await;
+    let token = scene.token(who);
+    let path = scene.path(line);
     match line.transport {
         Transport::Http => send(app, &scene, line, &path, token, n).await,
-        Transport::Socket => connect(app, cast, &scene, &path, token).await,
+        Transport::Socket => connect(app, &scene, &path, token).await,
     }
 }
 
@@ -291,8 +323,8 @@ async fn send(
     req = match (line.method.as_str(), line.path) {
         // Logging in needs no token: the form is the author's, whoever sends it.
         ("POST", "/token") => req.form(&[
-            ("username", scene.author.username.as_str()),
-            ("password", scene.author.password.as_str()),
+            ("username", scene.cast.author.username.as_str()),
+            ("password", scene.cast.author.password.as_str()),
         ]),
         _ => match json_body(line, n) {
             Some(body) => req.json(&body),
@@ -332,7 +364,7 @@ fn json_body(line: &Line, n: usize) -> Option<Value> {
 
 /// A socket's outcome. An accepted Zync socket proves it serves by relaying a message posted
 /// after the handshake; the native socket's first frame is `ready`.
-async fn connect(app: &TestApp, cast: &Cast, scene: &Scene, path: &str, token: Option<&str>) -> Outcome {
+async fn connect(app: &TestApp, scene: &Scene, path: &str, token: Option<&str>) -> Outcome {
     let path = match token {
         Some(token) => format!("{path}?token={token}"),
         None => path.to_string(),
@@ -345,7 +377,7 @@ async fn connect(app: &TestApp, cast: &Cast, scene: &Scene, path: &str, token: O
     let posted = if native {
         None
     } else {
-        Some(app.post_message(&cast.owner, &scene.channel, "live").await["id"].clone())
+        Some(app.post_message(&scene.cast.owner, &scene.channel, "live").await["id"].clone())
     };
     match ws_support::next_within(&mut ws, PATIENCE).await {
         None => Outcome::Silent,
