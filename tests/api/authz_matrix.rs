@@ -32,88 +32,69 @@ const OWNER_ONLY: [u16; 6] = [401, 403, 403, 403, 200, 401];
 /// The message's author, or for the user routes the user `{user_id}` names ("that user only").
 const AUTHOR_ONLY: [u16; 6] = [401, 403, 403, 200, 403, 401];
 
+// Kept as a table: one line per operation, its expectations in aligned columns.
+#[rustfmt::skip]
 fn matrix() -> Vec<Line> {
     use Method as M;
     vec![
-        http(M::GET, "/", ANYONE),
+        // Columns: anonymous, stranger, member, author, owner, deleted.
+        http(M::GET,    "/",                                              ANYONE),
         // The bearer header is ignored; the form carries the author's credentials.
-        http(M::POST, "/token", ANYONE),
-        http(M::GET, "/healthz", ANYONE),
-        http(M::GET, "/readyz", ANYONE),
-        http(M::GET, "/openapi.json", ANYONE),
-        http(M::GET, "/docs/", ANYONE),
-        http(M::GET, "/redoc", ANYONE),
-        // users
-        http(M::POST, "/users/", [201; 6]),
-        http(M::GET, "/users/", ANY_USER),
-        http(M::GET, "/users/me", ANY_USER),
-        http(M::GET, "/users/{user_id}", ANY_USER),
-        http(M::PATCH, "/users/{user_id}", AUTHOR_ONLY),
-        http(M::DELETE, "/users/{user_id}", AUTHOR_ONLY),
-        // channels
-        http(M::POST, "/channels/", [401, 201, 201, 201, 201, 401]),
-        http(M::GET, "/channels/", ANY_USER),
-        http(M::GET, "/channels/owners", ANY_USER),
-        http(M::GET, "/channels/my-memberships", ANY_USER),
-        http(M::GET, "/channels/{channel_id}", ANY_USER),
-        http(M::PATCH, "/channels/{channel_id}", OWNER_ONLY),
-        http(M::DELETE, "/channels/{channel_id}", OWNER_ONLY),
-        http(M::PATCH, "/channels/{channel_id}/change_owner", OWNER_ONLY),
+        http(M::POST,   "/token",                                         ANYONE),
+        http(M::GET,    "/healthz",                                       ANYONE),
+        http(M::GET,    "/readyz",                                        ANYONE),
+        http(M::GET,    "/openapi.json",                                  ANYONE),
+        http(M::GET,    "/docs/",                                         ANYONE),
+        http(M::GET,    "/redoc",                                         ANYONE),
+
+        http(M::POST,   "/users/",                                        [201; 6]),
+        http(M::GET,    "/users/",                                        ANY_USER),
+        http(M::GET,    "/users/me",                                      ANY_USER),
+        http(M::GET,    "/users/{user_id}",                               ANY_USER),
+        http(M::PATCH,  "/users/{user_id}",                               AUTHOR_ONLY),
+        http(M::DELETE, "/users/{user_id}",                               AUTHOR_ONLY),
+
+        http(M::POST,   "/channels/",                                     [401, 201, 201, 201, 201, 401]),
+        http(M::GET,    "/channels/",                                     ANY_USER),
+        http(M::GET,    "/channels/owners",                               ANY_USER),
+        http(M::GET,    "/channels/my-memberships",                       ANY_USER),
+        http(M::GET,    "/channels/{channel_id}",                         ANY_USER),
+        http(M::PATCH,  "/channels/{channel_id}",                         OWNER_ONLY),
+        http(M::DELETE, "/channels/{channel_id}",                         OWNER_ONLY),
+        http(M::PATCH,  "/channels/{channel_id}/change_owner",            OWNER_ONLY),
         // The contract's fix: any authenticated user, not only the user themself.
-        http(M::GET, "/channels/user/{user_id}/memberships", ANY_USER),
-        http(M::GET, "/channels/user/{user_id}/shared-memberships", ANY_USER),
-        // Members and the owner are members already: 409, not a second membership.
-        http(
-            M::POST,
-            "/channels/{channel_id}/join",
-            [401, 201, 409, 409, 409, 401],
-        ),
+        http(M::GET,    "/channels/user/{user_id}/memberships",           ANY_USER),
+        http(M::GET,    "/channels/user/{user_id}/shared-memberships",    ANY_USER),
+        // Members (the owner too) are members already: 409, not a second membership.
+        http(M::POST,   "/channels/{channel_id}/join",                    [401, 201, 409, 409, 409, 401]),
         // A stranger has no membership to end (404); the owner may not leave (400).
-        http(
-            M::DELETE,
-            "/channels/{channel_id}/leave",
-            [401, 404, 204, 204, 400, 401],
-        ),
-        http(M::GET, "/channels/{channel_id}/members", MEMBERS_ONLY),
-        // messages
-        http(
-            M::POST,
-            "/messages/channels/{channel_id}/messages",
-            [401, 403, 201, 201, 201, 401],
-        ),
-        http(
-            M::POST,
-            "/messages/channels/{channel_id}/files",
-            [401, 403, 201, 201, 201, 401],
-        ),
+        http(M::DELETE, "/channels/{channel_id}/leave",                   [401, 404, 204, 204, 400, 401]),
+        http(M::GET,    "/channels/{channel_id}/members",                 MEMBERS_ONLY),
+
+        http(M::POST,   "/messages/channels/{channel_id}/messages",       [401, 403, 201, 201, 201, 401]),
+        http(M::POST,   "/messages/channels/{channel_id}/files",          [401, 403, 201, 201, 201, 401]),
         // The contract's fix: only members of the message's channel.
-        http(M::GET, "/messages/{message_id}", MEMBERS_ONLY),
-        http(M::PATCH, "/messages/{message_id}", AUTHOR_ONLY),
+        http(M::GET,    "/messages/{message_id}",                         MEMBERS_ONLY),
+        http(M::PATCH,  "/messages/{message_id}",                         AUTHOR_ONLY),
         // The author, or the channel's owner (as Zync documents).
-        http(
-            M::DELETE,
-            "/messages/{message_id}",
-            [401, 403, 403, 200, 200, 401],
-        ),
-        http(M::GET, "/messages/channel/{channel_id}", MEMBERS_ONLY),
-        http(
-            M::GET,
-            "/messages/channel/{channel_id}/user/{user_id}",
-            MEMBERS_ONLY,
-        ),
+        http(M::DELETE, "/messages/{message_id}",                         [401, 403, 403, 200, 200, 401]),
+        http(M::GET,    "/messages/channel/{channel_id}",                 MEMBERS_ONLY),
+        http(M::GET,    "/messages/channel/{channel_id}/user/{user_id}",  MEMBERS_ONLY),
         // Anyone may ask; the list only holds messages of the caller's channels.
-        http(M::GET, "/messages/user/{user_id}", ANY_USER),
-        http(M::DELETE, "/messages/channel/{channel_id}/messages", OWNER_ONLY),
-        // files: the access URL is for members; the link it gives is the credential, so a
-        // bearer token neither adds nor replaces anything.
-        http(M::GET, "/messages/{message_id}/access-url", MEMBERS_ONLY),
-        http(M::GET, "/files/{key}", ANYONE),
-        http(M::GET, "/files/{key}", [403; 6]).unsigned(),
-        // our own API
-        http(M::GET, "/v1/events", ANY_USER),
-        http(M::GET, "/v1/channels/{channel_id}/history", OWNER_ONLY),
+        http(M::GET,    "/messages/user/{user_id}",                       ANY_USER),
+        http(M::DELETE, "/messages/channel/{channel_id}/messages",        OWNER_ONLY),
+
+        // The access URL is for members; the link it gives is the credential, so a bearer
+        // token neither adds nor replaces anything.
+        http(M::GET,    "/messages/{message_id}/access-url",              MEMBERS_ONLY),
+        http(M::GET,    "/files/{key}",                                   ANYONE),
+        http(M::GET,    "/files/{key}",                                   [403; 6]).unsigned(),
+
+        http(M::GET,    "/v1/events",                                     ANY_USER),
+        http(M::GET,    "/v1/channels/{channel_id}/history",              OWNER_ONLY),
+
         socket("/ws/{channel_id}", [POLICY, POLICY, OPEN, OPEN, OPEN, POLICY]),
-        socket("/v1/ws", [POLICY, OPEN, OPEN, OPEN, OPEN, POLICY]),
+        socket("/v1/ws",           [POLICY, OPEN,   OPEN, OPEN, OPEN, POLICY]),
     ]
 }
 
