@@ -11,6 +11,8 @@ mod audit_replay;
 mod audit_support;
 mod audit_unknown;
 mod auth;
+mod authz_matrix;
+mod authz_support;
 mod channels;
 mod channels_admin;
 mod channels_http;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
 use crate::support::{TestApp, TestUser};
@@ -23,13 +23,25 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub const QUIET: Duration = Duration::from_millis(300);
 
 pub async fn open(app: &TestApp, path_and_query: &str) -> Ws {
+    handshake(app, path_and_query)
+        .await
+        .unwrap_or_else(|status| panic!("handshake refused with {status}"))
+}
+
+/// The handshake's outcome: the socket, or the HTTP status it was refused with.
+pub async fn handshake(app: &TestApp, path_and_query: &str) -> Result<Ws, u16> {
     let url = format!("ws://{}{}", app.addr, path_and_query);
-    let (ws, response) = tokio::time::timeout(PATIENCE, connect_async(url))
+    match tokio::time::timeout(PATIENCE, connect_async(url))
         .await
         .expect("handshake in time")
-        .expect("handshake accepted");
-    assert_eq!(response.status().as_u16(), 101);
-    ws
+    {
+        Ok((ws, response)) => {
+            assert_eq!(response.status().as_u16(), 101);
+            Ok(ws)
+        }
+        Err(Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("handshake failed: {e}"),
+    }
 }
 
 /// The Zync socket of `channel`.
