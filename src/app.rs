@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
 use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
 use crate::storage::s3::S3Store;
@@ -209,6 +210,7 @@ impl Application {
             storage,
             local_files,
             files: config.files,
+            metrics: Arc::new(Metrics::new(config.metrics_token.clone())),
         };
         let router = routes::router(state, &config.frontend_origins);
         let listener = TcpListener::bind((config.host, config.port))

@@ -40,6 +40,8 @@ pub struct Config {
     /// `PUBLIC_BASE_URL`: makes the local store's file links absolute (`<url>/files/...`);
     /// unset, they are relative to this server (`/files/...`).
     pub public_base_url: Option<String>,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` wants it as a bearer token; unset, it is open.
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -94,6 +96,7 @@ impl Config {
                 access_url_expiry: Duration::from_secs(parse_or(&get, "ACCESS_URL_EXPIRE_SECONDS", 3600)?),
             },
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+            metrics_token: get("METRICS_TOKEN"),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod read;
 pub mod secret;
 pub mod state;

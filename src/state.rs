@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
 use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::storage::local::LocalStore;
 use crate::storage::ObjectStore;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The local store, when it is the one in use: `GET /files/{*key}` serves its signed links.
     pub local_files: Option<Arc<LocalStore>>,
     pub files: FileSettings,
+    /// This node's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Limits of file messages (from the environment; tests shorten them).

@@ -14,6 +14,7 @@ pub mod memberships;
 pub mod message_history;
 pub mod messages;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod schemas;
