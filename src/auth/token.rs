@@ -23,6 +23,15 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// Why a token was refused (the client is told 401 either way; the metrics tell them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Signed by us and otherwise valid, but past its `exp`.
+    Expired,
+    /// Anything else: malformed, wrong signature or algorithm, wrong issuer or audience.
+    Invalid,
+}
+
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -62,11 +71,16 @@ impl TokenKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// The user id and credential version of a valid token; `None` for anything else.
-    pub fn verify(&self, token: &str) -> Option<(Uuid, i32)> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        let user_id = Uuid::parse_str(&data.claims.sub).ok()?;
-        Some((user_id, data.claims.ver))
+    /// The user id and credential version of a valid token.
+    pub fn verify(&self, token: &str) -> Result<(Uuid, i32), Rejected> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Rejected::Expired,
+                _ => Rejected::Invalid,
+            }
+        })?;
+        let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| Rejected::Invalid)?;
+        Ok((user_id, data.claims.ver))
     }
 }
 
@@ -79,12 +93,12 @@ mod tests {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 5);
         let id = Uuid::now_v7();
         let token = keys.issue(id, 3).unwrap();
-        assert_eq!(keys.verify(&token), Some((id, 3)));
+        assert_eq!(keys.verify(&token), Ok((id, 3)));
         let other = TokenKeys::new(b"another secret another secret!!!", 5);
-        assert_eq!(other.verify(&token), None);
+        assert_eq!(other.verify(&token), Err(Rejected::Invalid));
         let mut bad = token.clone();
         bad.pop();
-        assert_eq!(keys.verify(&bad), None);
+        assert_eq!(keys.verify(&bad), Err(Rejected::Invalid));
     }
 
     #[test]
@@ -107,7 +121,7 @@ mod tests {
             &EncodingKey::from_secret(secret),
         )
         .unwrap();
-        assert_eq!(keys.verify(&t), None);
+        assert_eq!(keys.verify(&t), Err(Rejected::Expired));
         // alg=none: header {"alg":"none","typ":"JWT"} with an empty signature.
         let claims = Claims {
             exp: now + 100,
@@ -116,7 +130,7 @@ mod tests {
         let body = serde_json::to_vec(&claims).unwrap();
         use base64_url_nopad as b64;
         let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(&body));
-        assert_eq!(keys.verify(&none), None);
+        assert_eq!(keys.verify(&none), Err(Rejected::Invalid));
     }
 
     fn base64_url_nopad(bytes: &[u8]) -> String {

@@ -55,7 +55,10 @@ pub struct Token {
 )]
 pub async fn login(State(state): State<AppState>, request: Request) -> ApiResult<Json<Token>> {
     let form = read_form(request).await?;
-    let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password");
+    let wrong = || {
+        state.metrics.auth_failure(crate::metrics::AuthFailure::Login);
+        ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password")
+    };
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
     }
