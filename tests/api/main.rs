@@ -36,6 +36,7 @@ mod messages;
 mod messages_concurrency;
 mod messages_history;
 mod messages_validation;
+mod metrics;
 mod projector;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
