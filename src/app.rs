@@ -23,6 +23,7 @@ use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
 use crate::limits::Limiters;
 use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
 use crate::storage::s3::S3Store;
@@ -212,6 +213,7 @@ impl Application {
             local_files,
             files: config.files,
             limits: Arc::new(Limiters::new(config.limits)),
+            metrics: Arc::new(Metrics::new(config.metrics_token.clone())),
         };
         let router = routes::router(state, &config.frontend_origins);
         let listener = TcpListener::bind((config.host, config.port))

@@ -44,6 +44,8 @@ pub struct Config {
     /// `RATE_LIMIT_MESSAGES`, `RATE_LIMIT_WS_FRAMES`, `RATE_LIMIT_LOGIN_ACCOUNT`,
     /// `RATE_LIMIT_LOGIN_ADDRESS`: rates like `300/10s`, or `off`.
     pub limits: LimitSettings,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` wants it as a bearer token; unset, it is open.
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -111,6 +113,7 @@ impl Config {
                     login_address: limit("RATE_LIMIT_LOGIN_ADDRESS", defaults.login_address)?,
                 }
             },
+            metrics_token: get("METRICS_TOKEN"),
         })
     }
 

@@ -13,6 +13,7 @@ pub mod http;
 pub mod limits;
 pub mod live;
 pub mod maintenance;
+pub mod metrics;
 pub mod read;
 pub mod secret;
 pub mod state;

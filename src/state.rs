@@ -10,6 +10,7 @@ use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
 use crate::limits::Limiters;
 use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::storage::local::LocalStore;
 use crate::storage::ObjectStore;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub files: FileSettings,
     /// Rate limits (message posts, WebSocket frames, failed logins).
     pub limits: Arc<Limiters>,
+    /// This node's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Limits of file messages (from the environment; tests shorten them).

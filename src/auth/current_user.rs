@@ -8,8 +8,9 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::auth::credentials;
-use crate::auth::token::TokenId;
+use crate::auth::token::{Rejected, TokenId};
 use crate::http::error::ApiError;
+use crate::metrics::AuthFailure;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
@@ -22,14 +23,23 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// Validates a raw token (also used by the WebSocket `?token=` handshake).
     pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let verified = state.tokens.verify(token).ok_or_else(ApiError::unauthorized)?;
+        let refused = |reason| {
+            state.metrics.auth_failure(reason);
+            ApiError::unauthorized()
+        };
+        let verified = state.tokens.verify(token).map_err(|rejected| {
+            refused(match rejected {
+                Rejected::Expired => AuthFailure::TokenExpired,
+                Rejected::Invalid => AuthFailure::TokenInvalid,
+            })
+        })?;
         let current = credentials::session_version(&state.pool, verified.user_id, verified.token.jti).await?;
         match current {
             Some(current) if current == verified.version => Ok(Self {
                 id: verified.user_id,
                 token: verified.token,
             }),
-            _ => Err(ApiError::unauthorized()),
+            _ => Err(refused(AuthFailure::TokenRevoked)),
         }
     }
 }
@@ -38,15 +48,21 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(ApiError::unauthorized)?;
-        let (scheme, token) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::unauthorized());
-        }
+        let refused = |reason| {
+            state.metrics.auth_failure(reason);
+            ApiError::unauthorized()
+        };
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Err(refused(AuthFailure::TokenMissing));
+        };
+        let bearer = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty());
+        let Some((_, token)) = bearer else {
+            return Err(refused(AuthFailure::TokenInvalid));
+        };
         Self::from_token(state, token.trim()).await
     }
 }

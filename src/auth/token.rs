@@ -23,6 +23,15 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// Why a token was refused (the client is told 401 either way; the metrics tell them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Signed by us and otherwise valid, but past its `exp`.
+    Expired,
+    /// Anything else: malformed, wrong signature or algorithm, wrong issuer or audience.
+    Invalid,
+}
+
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -62,14 +71,20 @@ impl TokenKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// What a valid token says; `None` for anything else.
-    pub fn verify(&self, token: &str) -> Option<Verified> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Some(Verified {
-            user_id: Uuid::parse_str(&data.claims.sub).ok()?,
+    /// What a valid token says, or why it is refused.
+    pub fn verify(&self, token: &str) -> Result<Verified, Rejected> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Rejected::Expired,
+                _ => Rejected::Invalid,
+            }
+        })?;
+        let uuid = |raw: &str| Uuid::parse_str(raw).map_err(|_| Rejected::Invalid);
+        Ok(Verified {
+            user_id: uuid(&data.claims.sub)?,
             version: data.claims.ver,
             token: TokenId {
-                jti: Uuid::parse_str(&data.claims.jti).ok()?,
+                jti: uuid(&data.claims.jti)?,
                 expires_at: data.claims.exp,
             },
         })
@@ -110,10 +125,10 @@ mod tests {
             verified.token.jti
         );
         let other = TokenKeys::new(b"another secret another secret!!!", 5);
-        assert_eq!(other.verify(&token), None);
+        assert_eq!(other.verify(&token), Err(Rejected::Invalid));
         let mut bad = token.clone();
         bad.pop();
-        assert_eq!(keys.verify(&bad), None);
+        assert_eq!(keys.verify(&bad), Err(Rejected::Invalid));
     }
 
     #[test]
@@ -136,7 +151,7 @@ mod tests {
             &EncodingKey::from_secret(secret),
         )
         .unwrap();
-        assert_eq!(keys.verify(&t), None);
+        assert_eq!(keys.verify(&t), Err(Rejected::Expired));
         // alg=none: header {"alg":"none","typ":"JWT"} with an empty signature.
         let claims = Claims {
             exp: now + 100,
@@ -145,7 +160,7 @@ mod tests {
         let body = serde_json::to_vec(&claims).unwrap();
         use base64_url_nopad as b64;
         let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(&body));
-        assert_eq!(keys.verify(&none), None);
+        assert_eq!(keys.verify(&none), Err(Rejected::Invalid));
     }
 
     fn base64_url_nopad(bytes: &[u8]) -> String {

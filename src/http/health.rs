@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
@@ -18,7 +19,7 @@ use super::schemas::ErrorBody;
 use crate::state::AppState;
 
 /// A probe must answer quickly, whatever the database does.
-const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Read tables further behind the log than this many positions would answer with stale data
 /// (after a long outage, say, while the projections catch up).
 pub const MAX_PROJECTION_LAG: i64 = 10_000;
@@ -63,8 +64,8 @@ pub async fn healthz() -> Json<Health> {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let lag = tokio::time::timeout(DATABASE_CHECK_TIMEOUT, projection_lag(&state)).await;
-    match lag {
+    let answer = tokio::time::timeout(DATABASE_CHECK_TIMEOUT, lags(&state.pool)).await;
+    match answer.map(|read| read.map(|l| l.slowest())) {
         Ok(Ok(lag)) if lag <= MAX_PROJECTION_LAG => Json(Readiness {
             status: "ready".into(),
             projection_lag: lag,
@@ -83,16 +84,37 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The log's last position minus the slowest live projection's checkpoint: an upper bound on how
-/// many events the read tables miss (positions of rolled-back appends count too). Two index
-/// lookups, cheap enough for a probe every second.
-async fn projection_lag(state: &AppState) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT greatest(0, coalesce((SELECT max(global_position) FROM events), 0)
-                          - coalesce((SELECT min(last_position) FROM projection_checkpoints
-                                       WHERE name = ANY($1)), 0))",
+/// Where the read tables stand against the log (for `/readyz` and `/metrics`).
+pub struct Lags {
+    /// The log's last position.
+    pub head: i64,
+    /// Each live projection's name and lag: the head minus its checkpoint, an upper bound on how
+    /// many events its tables miss (positions of rolled-back appends count too).
+    pub projections: Vec<(String, i64)>,
+}
+
+impl Lags {
+    /// The slowest projection's lag.
+    pub fn slowest(&self) -> i64 {
+        self.projections.iter().map(|(_, lag)| *lag).max().unwrap_or(0)
+    }
+}
+
+/// One query, two index lookups and the (tiny) checkpoint table: cheap enough for a probe or a
+/// scrape every second. A projection no server has started yet counts from position 0.
+pub async fn lags(pool: &PgPool) -> Result<Lags, sqlx::Error> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT n.name, h.head, greatest(0, h.head - coalesce(c.last_position, 0))
+           FROM unnest($1::text[]) AS n(name)
+          CROSS JOIN (SELECT coalesce(max(global_position), 0) AS head FROM events) AS h
+           LEFT JOIN projection_checkpoints AS c ON c.name = n.name
+          ORDER BY n.name",
     )
     .bind(&projections::projectors::names()[..])
-    .fetch_one(&state.pool)
-    .await
+    .fetch_all(pool)
+    .await?;
+    Ok(Lags {
+        head: rows.first().map_or(0, |r| r.1),
+        projections: rows.into_iter().map(|(name, _, lag)| (name, lag)).collect(),
+    })
 }

@@ -15,6 +15,7 @@ pub mod memberships;
 pub mod message_history;
 pub mod messages;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

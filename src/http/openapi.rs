@@ -32,7 +32,7 @@ use super::{channels, memberships, message_history, messages, schemas, session, 
         (name = "users", description = "Accounts and profiles"),
         (name = "channels", description = "Channels and memberships"),
         (name = "messages", description = "Messages and channel history"),
-        (name = "operations", description = "Liveness and readiness probes"),
+        (name = "operations", description = "Liveness and readiness probes, metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -66,5 +66,6 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(super::events::EventsApi::openapi());
     spec.merge(super::history::HistoryApi::openapi());
     spec.merge(super::health::HealthApi::openapi());
+    spec.merge(super::metrics::MetricsApi::openapi());
     spec
 }

@@ -17,6 +17,7 @@ use super::error::{method_not_allowed, not_found, ApiError};
 use super::meta::REQUEST_ID_HEADER;
 use super::openapi;
 use super::{channels, docs, memberships, message_history, messages, session, users};
+use crate::metrics::MetricsLayer;
 use crate::state::AppState;
 
 /// Largest request body of any route (JSON routes check their own, smaller, limit).
@@ -55,9 +56,11 @@ fn api_routes() -> Router<AppState> {
         .merge(super::events::routes())
         .merge(super::history::routes())
         .merge(super::health::routes())
+        .merge(super::metrics::routes())
 }
 
 pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
+    let metrics = state.metrics.clone();
     Router::new()
         .merge(api_routes())
         .fallback(not_found)
@@ -69,6 +72,9 @@ pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
             // Never a stack trace to the client; the panic itself is logged by the hook.
             ApiError::internal().into_response()
         }))
+        // Outside the panic catcher, so a panic counts as the 500 it becomes. Applied per route
+        // (as every layer here), so the route template is known.
+        .layer(MetricsLayer::new(metrics))
         .layer(cors(frontend_origins))
         .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
             REQUEST_ID_HEADER,

@@ -64,11 +64,22 @@ pub async fn login(
     request: Request,
 ) -> ApiResult<Json<Token>> {
     let form = read_form(request).await?;
-    let wrong = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password");
+    let wrong = || {
+        state.metrics.auth_failure(crate::metrics::AuthFailure::Login);
+        ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect username or password")
+    };
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
     }
-    let attempt = LoginAttempt::take(&state, form.username.trim(), meta.client_addr.as_deref()).await?;
+    let attempt = LoginAttempt::take(&state, form.username.trim(), meta.client_addr.as_deref())
+        .await
+        .inspect_err(|e| {
+            if e.status == StatusCode::TOO_MANY_REQUESTS {
+                state
+                    .metrics
+                    .auth_failure(crate::metrics::AuthFailure::LoginRateLimited);
+            }
+        })?;
     let found = credentials::for_login(&state.pool, form.username.trim()).await?;
     let (stored, who) = match found {
         Some((id, hash, version)) => (Some(hash), Some((id, version))),

@@ -36,6 +36,7 @@ use axum::Router;
 
 use self::session::Ending;
 use crate::auth::CurrentUser;
+use crate::metrics::AuthFailure;
 use crate::state::AppState;
 
 /// The close codes above.
@@ -89,6 +90,7 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 async fn authenticate(state: &AppState, token: Option<&str>) -> Result<CurrentUser, Ending> {
     let token = token.map(str::trim).filter(|t| !t.is_empty());
     let Some(token) = token else {
+        state.metrics.auth_failure(AuthFailure::TokenMissing);
         return Err(Ending::policy("missing token"));
     };
     CurrentUser::from_token(state, token).await.map_err(|e| {

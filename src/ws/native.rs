@@ -41,6 +41,7 @@ use super::session::{Ending, Frame, Protocol, Session};
 use super::{authenticate, close, configured, query_param};
 use crate::live::replay::visible_after;
 use crate::live::{frames, LiveItem, Memberships};
+use crate::metrics::SocketKind;
 use crate::read::channels;
 use crate::state::AppState;
 
@@ -77,6 +78,7 @@ pub async fn connect(
     // Subscribed before the handshake is answered, so "live" covers everything after it.
     let subscription = state.live.subscribe();
     configured(upgrade).on_upgrade(move |socket| async move {
+        let _open = state.metrics.socket_opened(SocketKind::Native);
         let session = Session::new(socket, &state);
         match UserStream::open(state, subscription, token, resume_from).await {
             Ok(stream) => session.run(stream).await,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::session::{Ending, Frame, Protocol, Session};
 use super::{authenticate, close, configured, query_param};
 use crate::live::LiveItem;
+use crate::metrics::SocketKind;
 use crate::read::channels;
 use crate::state::AppState;
 
@@ -44,6 +45,7 @@ pub async fn connect(
     let channel = Uuid::parse_str(&channel_id).ok();
     let hub = channel.map(|c| state.live.subscribe_channel(c).0);
     configured(upgrade).on_upgrade(move |socket| async move {
+        let _open = state.metrics.socket_opened(SocketKind::Zync);
         let session = Session::new(socket, &state);
         match ChannelStream::open(state, hub.zip(channel), token).await {
             Ok(stream) => session.run(stream).await,

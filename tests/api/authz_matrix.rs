@@ -41,8 +41,12 @@ fn matrix() -> Vec<Line> {
         http(M::GET,    "/",                                              ANYONE),
         // The bearer header is ignored; the form carries the author's credentials.
         http(M::POST,   "/token",                                         ANYONE),
+        // Revokes the caller's own token only (each row's caller has its own account).
+        http(M::POST,   "/logout",                                        ANY_USER),
         http(M::GET,    "/healthz",                                       ANYONE),
         http(M::GET,    "/readyz",                                        ANYONE),
+        // Open unless METRICS_TOKEN is set (then only that token, which no principal holds).
+        http(M::GET,    "/metrics",                                       ANYONE),
         http(M::GET,    "/openapi.json",                                  ANYONE),
         http(M::GET,    "/docs/",                                         ANYONE),
         http(M::GET,    "/redoc",                                         ANYONE),

@@ -41,6 +41,7 @@ mod messages;
 mod messages_concurrency;
 mod messages_history;
 mod messages_validation;
+mod metrics;
 mod projector;
 mod rate_limits;
 #[path = "../common/s3_server.rs"]
