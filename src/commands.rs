@@ -124,6 +124,16 @@ impl CommandBus {
         self.await_projection(A::TYPE, &aggregate_id).await
     }
 
+    /// Waits until the projections show the latest event of aggregate `kind`/`id`, appended by
+    /// someone else (an idempotent retry that found its original already stored, say).
+    pub async fn await_visible<E: std::error::Error>(
+        &self,
+        kind: &str,
+        id: Uuid,
+    ) -> Result<(), CommandError<E>> {
+        self.await_projection(kind, &id.to_string()).await
+    }
+
     async fn await_projection<E: std::error::Error>(
         &self,
         kind: &str,
@@ -217,13 +227,7 @@ fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
                     Some("ZY003") => return CommandError::UnknownUser,
                     _ => {}
                 }
-                if matches!(
-                    sqlx_err,
-                    sqlx::Error::Io(_)
-                        | sqlx::Error::PoolTimedOut
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::Tls(_)
-                ) {
+                if is_unavailable(sqlx_err) {
                     tracing::error!(error = %sqlx_err, "event store unreachable");
                     return CommandError::Unavailable;
                 }
@@ -231,6 +235,23 @@ fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
             tracing::error!(error = %e, "command failed unexpectedly");
             CommandError::Internal(e.to_string())
         }
+    }
+}
+
+/// Whether `e` means "the database can't serve right now" (retry later: 503), not a bug.
+/// SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57 operator
+/// intervention (a server shutting down or starting up: 57P01..57P03), 58 system error.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            true
+        }
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            ["08", "53", "57", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }),
+        _ => false,
     }
 }
 

@@ -304,6 +304,10 @@ pub async fn upload_file(
         // The retried original landed with its own object: answer with it, drop this copy.
         Err(CommandError::Domain(MessageError::AlreadyExists)) if idempotency_key.is_some() => {
             remove_object(&state, &key).await;
+            state
+                .commands
+                .await_visible::<MessageError>(MESSAGE, message_id)
+                .await?;
         }
         Err(e) => {
             // Remove the object unless a message may refer to it after all.

@@ -5,6 +5,7 @@
 //! same transaction as the events, so a just-joined member can post and a just-departed one can't.
 //! Posting is re-checked inside the append transaction by the guard trigger.
 
+use aggregates::aggregate_types::MESSAGE;
 use aggregates::message::{MessageCommand, MessageError};
 use aggregates::values::MessageContent;
 use axum::extract::State;
@@ -166,7 +167,12 @@ pub async fn post_message(
             return Err(ApiError::forbidden(NOT_A_MEMBER));
         }
         // The retried original landed (here or on another node): answer with it.
-        Err(CommandError::Domain(MessageError::AlreadyExists)) if key.is_some() => {}
+        Err(CommandError::Domain(MessageError::AlreadyExists)) if key.is_some() => {
+            state
+                .commands
+                .await_visible::<MessageError>(MESSAGE, message_id)
+                .await?;
+        }
         other => other?,
     }
     let message = read_back_post(&state, message_id).await?;

@@ -148,3 +148,31 @@ pub async fn register(client: &reqwest::Client, node: &Node, username: &str) -> 
         token: token["access_token"].as_str().unwrap().to_string(),
     }
 }
+
+impl Node {
+    /// SIGKILL: no graceful stop, no flushing, as a crash or the OOM killer would.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Runs an operator command (`zync <args>`) against `database_url`; panics unless it exits 0.
+    pub async fn run_cli(&self, database_url: &str, args: &[&str]) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zync"))
+            .args(args)
+            .current_dir(&self.dir)
+            .env("DATABASE_URL", database_url)
+            .env("ZYNC_DATA_DIR", self.dir.join("cli-data"))
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("the zync binary runs");
+        assert!(
+            out.status.success(),
+            "zync {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
