@@ -124,14 +124,20 @@ enum FeedError {
     ),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "The file message; `message_type` from its (sniffed) MIME type", body = MessageRead),
+        (status = 201, description = "The file message; `message_type` from its (sniffed) MIME type", body = MessageRead,
+         headers(
+            ("X-RateLimit-Limit" = u32, description = "Posts allowed in a burst"),
+            ("X-RateLimit-Remaining" = u32, description = "Posts still allowed right now"),
+            ("X-RateLimit-Reset-After" = f64, description = "Seconds until the limit is full again"),
+        )),
         (status = 400, description = "File must have a filename and a content type", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
         (status = 404, description = "Channel not found", body = ErrorBody),
         (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
         (status = 422, description = "No `file` field, or an Idempotency-Key reused with another request", body = ErrorBody),
-        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES); see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES)", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before posting again"))),
         (status = 503, description = "File storage unavailable; nothing was posted", body = ErrorBody),
     )
 )]

@@ -114,13 +114,19 @@ pub(super) async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiRes
          description = "Makes the post safe to retry: a retry with the same key and body returns the original message"),
     ), request_body = MessageCreate,
     responses(
-        (status = 201, description = "Posted; or, for a retried Idempotency-Key, the original", body = MessageRead),
+        (status = 201, description = "Posted; or, for a retried Idempotency-Key, the original", body = MessageRead,
+         headers(
+            ("X-RateLimit-Limit" = u32, description = "Posts allowed in a burst"),
+            ("X-RateLimit-Remaining" = u32, description = "Posts still allowed right now"),
+            ("X-RateLimit-Reset-After" = f64, description = "Seconds until the limit is full again"),
+        )),
         (status = 400, description = "Message content cannot be empty", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
         (status = 404, description = "Channel not found", body = ErrorBody),
         (status = 422, description = "Validation error, or an Idempotency-Key reused with another request", body = ErrorBody),
-        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES); see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many posts by this user (RATE_LIMIT_MESSAGES)", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait before posting again"))),
     )
 )]
 pub async fn post_message(

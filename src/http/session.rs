@@ -54,7 +54,8 @@ pub struct Token {
     responses(
         (status = 200, body = Token),
         (status = 401, description = "Incorrect username or password", body = super::schemas::ErrorBody),
-        (status = 429, description = "Too many failed attempts for this account or from this address; see Retry-After", body = super::schemas::ErrorBody),
+        (status = 429, description = "Too many failed attempts for this account or from this address", body = super::schemas::ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds until another attempt is accepted"))),
         (status = 422, description = "Missing form fields", body = super::schemas::ErrorBody),
     )
 )]
