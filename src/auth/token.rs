@@ -163,6 +163,70 @@ mod tests {
         assert_eq!(keys.verify(&none), Err(Rejected::Invalid));
     }
 
+    /// Everything but an HS256 token with our `iss`, `aud` and an `exp` is refused, even when
+    /// signed with our own secret: other HMAC sizes, an RS256 header over an HMAC signature (the
+    /// key-confusion attack), a missing `exp`, someone else's issuer or audience.
+    #[test]
+    fn refuses_other_algorithms_and_foreign_or_incomplete_claims() {
+        use hmac::{Hmac, Mac};
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(secret, 5);
+        let now = Utc::now().timestamp();
+        let good = serde_json::json!({
+            "sub": Uuid::now_v7().to_string(), "ver": 0, "iat": now, "exp": now + 100,
+            "iss": ISSUER, "aud": AUDIENCE, "jti": Uuid::now_v7().to_string(),
+        });
+        let sign = |alg: Algorithm, claims: &serde_json::Value| {
+            jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret)).unwrap()
+        };
+        assert!(
+            keys.verify(&sign(Algorithm::HS256, &good)).is_ok(),
+            "the control token is valid"
+        );
+        assert_eq!(
+            keys.verify(&sign(Algorithm::HS512, &good)),
+            Err(Rejected::Invalid)
+        );
+        assert_eq!(
+            keys.verify(&sign(Algorithm::HS384, &good)),
+            Err(Rejected::Invalid)
+        );
+
+        let hand_signed = |alg: &str| {
+            let header = base64_url_nopad(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes());
+            let body = base64_url_nopad(&serde_json::to_vec(&good).unwrap());
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+            mac.update(format!("{header}.{body}").as_bytes());
+            format!(
+                "{header}.{body}.{}",
+                base64_url_nopad(&mac.finalize().into_bytes())
+            )
+        };
+        assert!(
+            keys.verify(&hand_signed("HS256")).is_ok(),
+            "the hand-made control is valid"
+        );
+        assert_eq!(keys.verify(&hand_signed("RS256")), Err(Rejected::Invalid));
+
+        for (field, value) in [("iss", "someone-else"), ("aud", "another-api")] {
+            let mut foreign = good.clone();
+            foreign[field] = value.into();
+            assert_eq!(
+                keys.verify(&sign(Algorithm::HS256, &foreign)),
+                Err(Rejected::Invalid),
+                "{field}"
+            );
+        }
+        for field in ["exp", "iss", "aud", "sub"] {
+            let mut missing = good.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            assert!(
+                keys.verify(&sign(Algorithm::HS256, &missing)).is_err(),
+                "without {field}"
+            );
+        }
+    }
+
     fn base64_url_nopad(bytes: &[u8]) -> String {
         const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut out = String::new();
