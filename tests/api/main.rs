@@ -31,6 +31,7 @@ mod files_support;
 mod health;
 mod history;
 mod http_conventions;
+mod input_limits;
 mod live_hub;
 mod messages;
 mod messages_concurrency;
