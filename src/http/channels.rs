@@ -58,16 +58,19 @@ pub const NEW_OWNER_NOT_FOUND: &str = "New owner not found";
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelCreate {
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub name: String,
+    #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
 }
 
 /// A partial update: absent fields are left alone; `"description": null` clears the description.
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelUpdate {
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub name: Option<String>,
     #[serde(default, with = "aggregates::user::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub description: Option<Option<String>>,
 }
 

@@ -39,10 +39,10 @@ pub struct EventsParams {
     /// Return events after this position: `0` (the default) for the beginning of the log, or
     /// the position of an event (a frame's `position`, or the previous page's `next_after`).
     /// Any other value is refused with 422.
-    #[param(minimum = 0, default = 0)]
+    #[param(minimum = 0, default = 0, nullable = false)]
     pub after: Option<i64>,
     /// At most this many events (default 100, at most 1000; larger values are capped).
-    #[param(minimum = 1, maximum = 1000, default = 100)]
+    #[param(minimum = 1, default = 100, nullable = false)]
     pub limit: Option<i64>,
 }
 

@@ -29,41 +29,47 @@ impl<T: DeserializeOwned + utoipa::PartialSchema, S: Send + Sync> FromRequest<S>
             }
             _ => ApiError::bad_request("Could not read the request body"),
         })?;
-        if bytes.len() > MAX_JSON_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-            ));
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            let issue = if bytes.iter().all(u8::is_ascii_whitespace) {
-                Issue::new(&["body"], "Field required", "missing")
-            } else {
-                Issue {
-                    loc: vec!["body".into(), e.column().into()],
-                    msg: "JSON decode error".into(),
-                    kind: "json_invalid".into(),
-                }
-            };
-            ApiError::invalid(issue)
-        })?;
-        let Some(object) = value.as_object() else {
-            return Err(ApiError::invalid(Issue::new(
-                &["body"],
-                "Input should be a valid dictionary or object",
-                "model_attributes_type",
-            )));
-        };
-        let missing: Vec<Issue> = required_fields::<T>()
-            .into_iter()
-            .filter(|field| !object.contains_key(field))
-            .map(|field| Issue::new(&["body", &field], "Field required", "missing"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::validation(missing));
-        }
-        decode(value, "body").map(JsonBody)
+        parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// What [`JsonBody`] does with the buffered body: the size cap, JSON syntax, an object, every
+/// required field present, then typed decoding. Public for the fuzz targets (`fuzz/`).
+pub fn parse_json<T: DeserializeOwned + utoipa::PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.len() > MAX_JSON_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let issue = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Issue::new(&["body"], "Field required", "missing")
+        } else {
+            Issue {
+                loc: vec!["body".into(), e.column().into()],
+                msg: "JSON decode error".into(),
+                kind: "json_invalid".into(),
+            }
+        };
+        ApiError::invalid(issue)
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::invalid(Issue::new(
+            &["body"],
+            "Input should be a valid dictionary or object",
+            "model_attributes_type",
+        )));
+    };
+    let missing: Vec<Issue> = required_fields::<T>()
+        .into_iter()
+        .filter(|field| !object.contains_key(field))
+        .map(|field| Issue::new(&["body", &field], "Field required", "missing"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::validation(missing));
+    }
+    decode(value, "body")
 }
 
 /// The required properties of `T`'s schema.
@@ -164,18 +170,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de)
-            .map(QueryParams)
-            .map_err(|e| {
-                let field = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                let (msg, kind, missing) = describe(&inner);
-                let field = missing.unwrap_or(field);
-                ApiError::invalid(Issue::new(&["query", &field], msg, kind))
-            })
+        parse_query(parts.uri.query().unwrap_or_default()).map(QueryParams)
     }
+}
+
+/// What [`QueryParams`] does with the query string. Public for the fuzz targets (`fuzz/`).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let (msg, kind, missing) = describe(&inner);
+        let field = missing.unwrap_or(field);
+        ApiError::invalid(Issue::new(&["query", &field], msg, kind))
+    })
 }
 
 fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {

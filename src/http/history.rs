@@ -40,7 +40,7 @@ pub struct HistoryApi;
 pub struct HistoryParams {
     /// The moment to reconstruct: a global position (the state right after that event; `0` is
     /// before any event) or an RFC 3339 time (the events recorded until then). Omitted: now.
-    #[param(example = "2026-01-31T12:00:00Z")]
+    #[param(example = "2026-01-31T12:00:00Z", nullable = false)]
     pub as_of: Option<String>,
 }
 

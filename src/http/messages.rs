@@ -55,13 +55,23 @@ pub struct MessagesApi;
 
 #[derive(Deserialize, ToSchema)]
 pub struct MessageCreate {
-    /// Non-blank text, at most 4000 characters.
+    /// Non-blank text, at most 4000 characters (blank: 400).
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub content: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct MessageUpdate {
-    /// Non-blank text, at most 4000 characters.
+    /// Non-blank text, at most 4000 characters (blank: 400).
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub content: String,
 }
 

@@ -73,8 +73,9 @@ pub struct LoginAttempt {
 }
 
 impl LoginAttempt {
-    /// Takes an attempt for `username` from `address`, or refuses with 429.
-    pub async fn take(state: &AppState, username: &str, address: Option<&str>) -> ApiResult<Self> {
+    /// Takes an attempt for `username` (`None`: a name no account can have) from `address`, or
+    /// refuses with 429.
+    pub async fn take(state: &AppState, username: Option<&str>, address: Option<&str>) -> ApiResult<Self> {
         let settings = state.limits.settings;
         let pool = &state.pool;
         let mut attempt = Self {
@@ -87,7 +88,7 @@ impl LoginAttempt {
             }
             attempt.address = Some((address.to_string(), rate));
         }
-        if let Some(rate) = settings.login_account {
+        if let (Some(rate), Some(username)) = (settings.login_account, username) {
             // The account as login finds it (case-folded), so spelling variants share a bucket.
             let account: String = sqlx::query_scalar("SELECT identity_key($1)")
                 .bind(username)

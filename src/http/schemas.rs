@@ -78,6 +78,31 @@ pub struct ClearedMessages {
 /// `{"detail": ...}`: a string, or for 422 a list of located issues.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
-    #[schema(value_type = Object)]
+    #[schema(value_type = ErrorDetail)]
     pub detail: serde_json::Value,
+}
+
+/// What went wrong: a sentence, or (422) every refused input with its location.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetail {
+    Message(String),
+    Issues(Vec<ValidationIssue>),
+}
+
+/// One refused input, as FastAPI reports it: `{"loc": ["body", "email"], "msg": ..., "type": ...}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ValidationIssue {
+    /// Where: `body`, `query` or `path`, then the field (or a column of malformed JSON).
+    pub loc: Vec<LocationPart>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum LocationPart {
+    Name(String),
+    Index(i64),
 }

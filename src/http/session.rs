@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
@@ -56,6 +57,7 @@ pub struct Token {
         (status = 401, description = "Incorrect username or password", body = super::schemas::ErrorBody),
         (status = 429, description = "Too many failed attempts for this account or from this address", body = super::schemas::ErrorBody,
          headers(("Retry-After" = u64, description = "Seconds until another attempt is accepted"))),
+        (status = 413, description = "Request body too large", body = super::schemas::ErrorBody),
         (status = 422, description = "Missing form fields", body = super::schemas::ErrorBody),
     )
 )]
@@ -72,7 +74,10 @@ pub async fn login(
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
     }
-    let attempt = LoginAttempt::take(&state, form.username.trim(), meta.client_addr.as_deref())
+    let username = form.username.trim();
+    // PostgreSQL text cannot hold NUL, so no account has such a name: unknown, not a 503.
+    let account = Some(username).filter(|name| !name.contains('\0'));
+    let attempt = LoginAttempt::take(&state, account, meta.client_addr.as_deref())
         .await
         .inspect_err(|e| {
             if e.status == StatusCode::TOO_MANY_REQUESTS {
@@ -81,7 +86,10 @@ pub async fn login(
                     .auth_failure(crate::metrics::AuthFailure::LoginRateLimited);
             }
         })?;
-    let found = credentials::for_login(&state.pool, form.username.trim()).await?;
+    let found = match account {
+        Some(name) => credentials::for_login(&state.pool, name).await?,
+        None => None,
+    };
     let (stored, who) = match found {
         Some((id, hash, version)) => (Some(hash), Some((id, version))),
         None => (None, None),
@@ -129,27 +137,41 @@ async fn read_form(request: Request) -> ApiResult<TokenForm> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    let mut fields: HashMap<String, String> = HashMap::new();
     let unreadable = || ApiError::bad_request("Could not read the form");
-    if multipart {
-        let mut parts = Multipart::from_request(request, &())
-            .await
-            .map_err(|_| unreadable())?;
-        while let Some(part) = parts.next_field().await.map_err(|_| unreadable())? {
-            let name = part.name().unwrap_or_default().to_string();
-            let value = part.text().await.map_err(|_| unreadable())?;
-            fields.entry(name).or_insert(value);
-        }
-    } else {
-        let body = Bytes::from_request(request, &())
-            .await
-            .map_err(|_| unreadable())?;
-        for (name, value) in form_urlencoded::parse(&body) {
-            fields
-                .entry(name.into_owned())
-                .or_insert_with(|| value.into_owned());
-        }
+    if !multipart {
+        let body = Bytes::from_request(request, &()).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            }
+            _ => unreadable(),
+        })?;
+        return parse_urlencoded_form(&body);
     }
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut parts = Multipart::from_request(request, &())
+        .await
+        .map_err(|_| unreadable())?;
+    while let Some(part) = parts.next_field().await.map_err(|_| unreadable())? {
+        let name = part.name().unwrap_or_default().to_string();
+        let value = part.text().await.map_err(|_| unreadable())?;
+        fields.entry(name).or_insert(value);
+    }
+    token_form(fields)
+}
+
+/// The url-encoded OAuth2 form (the first of repeated fields wins). Public for the fuzz targets
+/// (`fuzz/`).
+pub fn parse_urlencoded_form(body: &[u8]) -> ApiResult<TokenForm> {
+    let mut fields: HashMap<String, String> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        fields
+            .entry(name.into_owned())
+            .or_insert_with(|| value.into_owned());
+    }
+    token_form(fields)
+}
+
+fn token_form(mut fields: HashMap<String, String>) -> ApiResult<TokenForm> {
     let missing: Vec<Issue> = ["username", "password"]
         .into_iter()
         .filter(|f| !fields.contains_key(*f))

@@ -37,32 +37,52 @@ pub struct UsersApi;
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserCreate {
+    /// 3 to 50 characters, no white space or control characters.
+    #[schema(
+        min_length = 3,
+        max_length = 50,
+        pattern = "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+    )]
     pub username: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub last_name: Option<String>,
+    #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub bio: Option<String>,
+    #[schema(min_length = 1, max_length = 2048, pattern = "^[^\\u0000]*$")]
     pub profile_picture: Option<String>,
 }
 
 /// A partial update: absent fields are left alone; `null` clears a nullable profile field.
 #[derive(Deserialize, ToSchema)]
 pub struct UserUpdate {
+    #[schema(
+        min_length = 3,
+        max_length = 50,
+        pattern = "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+    )]
     pub username: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
     pub password: Option<String>,
     #[serde(default, with = "aggregates::user::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub first_name: Option<Option<String>>,
     #[serde(default, with = "aggregates::user::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
     pub last_name: Option<Option<String>>,
     #[serde(default, with = "aggregates::user::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub bio: Option<Option<String>>,
     #[serde(default, with = "aggregates::user::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2048, pattern = "^[^\\u0000]*$")]
     pub profile_picture: Option<Option<String>>,
 }
 

@@ -11,10 +11,13 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 200;
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Rows to skip (default 0).
+    #[param(minimum = 0, nullable = false)]
     pub skip: Option<i64>,
-    /// Rows to return (default 100, at most 200).
+    /// Rows to return (default 100; larger values are capped to 200).
+    #[param(minimum = 0, nullable = false)]
     pub limit: Option<i64>,
 }
 
@@ -63,13 +66,20 @@ impl Page {
 
 /// Message history pages: `skip`/`limit`, or a keyset cursor that stays fast at any depth.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
+    /// Rows to skip (default 0).
+    #[param(minimum = 0, nullable = false)]
     pub skip: Option<i64>,
+    /// Rows to return (default 100; larger values are capped to 200).
+    #[param(minimum = 0, nullable = false)]
     pub limit: Option<i64>,
     /// Only messages older than this message id (newest of them first in the window, returned
-    /// oldest first).
+    /// oldest first). Not together with `after`.
+    #[param(nullable = false)]
     pub before: Option<Uuid>,
     /// Only messages newer than this message id.
+    #[param(nullable = false)]
     pub after: Option<Uuid>,
 }
 

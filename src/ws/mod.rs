@@ -31,11 +31,14 @@ pub mod session;
 pub mod zync;
 
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::routing::get;
 use axum::Router;
 
 use self::session::Ending;
 use crate::auth::CurrentUser;
+use crate::http::error::ApiError;
 use crate::metrics::AuthFailure;
 use crate::state::AppState;
 
@@ -57,11 +60,25 @@ const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// node holds tens of thousands of them.
 const READ_BUFFER: usize = 4 * 1024;
 
-/// The settings both endpoints upgrade with.
-fn configured(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .read_buffer_size(READ_BUFFER)
+/// The upgrade both endpoints answer, with their settings. A request that is not a WebSocket
+/// handshake gets axum's status (400, 426…) with the contract's JSON `{"detail"}` body.
+pub struct Upgrade(WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(|upgrade| {
+                Upgrade(
+                    upgrade
+                        .max_message_size(MAX_CLIENT_MESSAGE)
+                        .read_buffer_size(READ_BUFFER),
+                )
+            })
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
+    }
 }
 
 pub fn routes() -> Router<AppState> {

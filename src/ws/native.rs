@@ -28,7 +28,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use projections::{FeedCursor, FeedReader};
@@ -38,7 +37,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::session::{Ending, Frame, Protocol, Session};
-use super::{authenticate, close, configured, query_param};
+use super::{authenticate, close, query_param, Upgrade};
 use crate::live::replay::visible_after;
 use crate::live::{frames, LiveItem, Memberships};
 use crate::metrics::SocketKind;
@@ -66,18 +65,21 @@ const TYPING_CHECK_INTERVAL: Duration = Duration::from_millis(100);
         ("token" = String, Query, description = "An access token from `POST /token`"),
         ("resume_from" = Option<i64>, Query, description = "Resume after this position (0: the beginning)"),
     ),
-    responses((status = 101, description = "Switching to the WebSocket protocol"))
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = crate::http::schemas::ErrorBody),
+    )
 )]
 pub async fn connect(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
+    Upgrade(upgrade): Upgrade,
 ) -> Response {
     let token = query_param(query.as_deref(), "token");
     let resume_from = query_param(query.as_deref(), "resume_from");
     // Subscribed before the handshake is answered, so "live" covers everything after it.
     let subscription = state.live.subscribe();
-    configured(upgrade).on_upgrade(move |socket| async move {
+    upgrade.on_upgrade(move |socket| async move {
         let _open = state.metrics.socket_opened(SocketKind::Native);
         let session = Session::new(socket, &state);
         match UserStream::open(state, subscription, token, resume_from).await {

@@ -2,14 +2,13 @@
 //! as a message bubble, so only MessageRead objects of messages posted in the channel are ever
 //! sent; client frames are ignored.
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::session::{Ending, Frame, Protocol, Session};
-use super::{authenticate, close, configured, query_param};
+use super::{authenticate, close, query_param, Upgrade};
 use crate::live::LiveItem;
 use crate::metrics::SocketKind;
 use crate::read::channels;
@@ -29,13 +28,16 @@ use crate::state::AppState;
         ("channel_id" = String, Path, description = "The channel's id"),
         ("token" = String, Query, description = "An access token from `POST /token`"),
     ),
-    responses((status = 101, description = "Switching to the WebSocket protocol"))
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = crate::http::schemas::ErrorBody),
+    )
 )]
 pub async fn connect(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
+    Upgrade(upgrade): Upgrade,
 ) -> Response {
     let token = query_param(query.as_deref(), "token");
     // Subscribed before the handshake is answered: a client may rely on every message posted
@@ -44,7 +46,7 @@ pub async fn connect(
     // never wakes this socket.
     let channel = Uuid::parse_str(&channel_id).ok();
     let hub = channel.map(|c| state.live.subscribe_channel(c).0);
-    configured(upgrade).on_upgrade(move |socket| async move {
+    upgrade.on_upgrade(move |socket| async move {
         let _open = state.metrics.socket_opened(SocketKind::Zync);
         let session = Session::new(socket, &state);
         match ChannelStream::open(state, hub.zip(channel), token).await {

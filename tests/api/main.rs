@@ -34,6 +34,7 @@ mod health;
 mod history;
 mod http_conventions;
 mod idempotency;
+mod input_limits;
 mod live_hub;
 mod logout;
 mod maintenance;
