@@ -1,5 +1,6 @@
 //! The HTTP adapter: routes (one module per resource), extractors and errors.
 
+pub mod body_timeout;
 pub mod channels;
 pub mod docs;
 pub mod error;
