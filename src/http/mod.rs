@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod schemas;
+pub mod server;
 pub mod session;
 pub mod users;
 pub mod validate;
