@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use projections::RunnerHandle;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Connection as _;
@@ -21,6 +20,7 @@ use crate::commands::CommandBus;
 use crate::config::Config;
 use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
+use crate::http::server::{self, HttpSettings};
 use crate::limits::Limiters;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
@@ -36,6 +36,7 @@ const EMBEDDED_DATABASE: &str = "zync";
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    http: HttpSettings,
     pool: PgPool,
     projections: Option<Arc<RunnerHandle>>,
     live: LiveHub,
@@ -215,13 +216,14 @@ impl Application {
             limits: Arc::new(Limiters::new(config.limits)),
             metrics: Arc::new(Metrics::new(config.metrics_token.clone())),
         };
-        let router = routes::router(state, &config.frontend_origins);
+        let router = routes::router(state, &config.frontend_origins, config.http.body_timeout);
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| format!("could not listen on {}:{}", config.host, config.port))?;
         Ok(Self {
             listener,
             router,
+            http: config.http,
             sweeper: crate::maintenance::spawn_sweeper(pool.clone()),
             pool,
             projections,
@@ -244,7 +246,6 @@ impl Application {
     /// Serves until `shutdown` completes, then drains requests and stops what it started.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "zync listening");
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let sockets = self.shutdown.clone();
         let signal = async move {
             shutdown.await;
@@ -252,17 +253,7 @@ impl Application {
             // clients reconnect and resume elsewhere.
             let _ = sockets.send(true);
         };
-        // Nagle's algorithm would hold a small write (a WebSocket frame, a short response) while
-        // an earlier one is unacknowledged, and clients delay their ACKs by up to 40 ms: the
-        // benchmark's delivery p99 was 46 ms for a p50 of 3 ms until this was set.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(signal)
-            .await?;
+        server::serve(self.listener, self.router, self.http, signal).await;
         let _ = self.shutdown.send(true);
         if self.shutdown.receiver_count() > 1 {
             tokio::time::sleep(SOCKET_DRAIN).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::http::server::HttpSettings;
 use crate::limits::{parse_limit, LimitSettings, Rate};
 use crate::storage::s3::S3Settings;
 
@@ -46,6 +47,9 @@ pub struct Config {
     pub limits: LimitSettings,
     /// `METRICS_TOKEN`: when set, `GET /metrics` wants it as a bearer token; unset, it is open.
     pub metrics_token: Option<String>,
+    /// `HTTP_HEADER_TIMEOUT_SECS` (default 10), `HTTP_BODY_TIMEOUT_SECS` (default 30): slow
+    /// clients are cut off.
+    pub http: HttpSettings,
 }
 
 impl Config {
@@ -114,6 +118,10 @@ impl Config {
                 }
             },
             metrics_token: get("METRICS_TOKEN"),
+            http: HttpSettings {
+                header_timeout: Duration::from_secs(parse_or(&get, "HTTP_HEADER_TIMEOUT_SECS", 10)?),
+                body_timeout: Duration::from_secs(parse_or(&get, "HTTP_BODY_TIMEOUT_SECS", 30)?),
+            },
         })
     }
 
@@ -165,6 +173,8 @@ mod tests {
         assert_eq!(c.files.max_upload_bytes, 25 * 1024 * 1024);
         assert_eq!(c.files.access_url_expiry, Duration::from_secs(3600));
         assert!(c.public_base_url.is_none());
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(30));
     }
 
     #[test]
@@ -175,8 +185,12 @@ mod tests {
             ("FRONTEND_ORIGIN", "http://a.test, http://b.test"),
             ("DATABASE_URL", "postgres://u:p@localhost/zync"),
             ("ALGORITHM", "HS256"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "3"),
+            ("HTTP_BODY_TIMEOUT_SECS", "120"),
         ])
         .unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(3));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(120));
         assert_eq!(c.port, 9001);
         assert_eq!(c.access_token_expire_minutes, 5);
         assert_eq!(c.frontend_origins, vec!["http://a.test", "http://b.test"]);

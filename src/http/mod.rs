@@ -1,5 +1,6 @@
 //! The HTTP adapter: routes (one module per resource), extractors and errors.
 
+pub mod body_timeout;
 pub mod channels;
 pub mod docs;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod schemas;
+pub mod server;
 pub mod session;
 pub mod users;
 pub mod validate;

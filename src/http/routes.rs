@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::error::{method_not_allowed, not_found, ApiError};
 use super::meta::REQUEST_ID_HEADER;
 use super::openapi;
-use super::{channels, docs, memberships, message_history, messages, session, users};
+use super::{body_timeout, channels, docs, memberships, message_history, messages, session, users};
 use crate::metrics::MetricsLayer;
 use crate::state::AppState;
 
@@ -59,7 +59,8 @@ fn api_routes() -> Router<AppState> {
         .merge(super::metrics::routes())
 }
 
-pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
+/// `body_window`: the progress window of request bodies (see [`super::body_timeout`]).
+pub fn router(state: AppState, frontend_origins: &[String], body_window: Duration) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(api_routes())
@@ -68,6 +69,10 @@ pub fn router(state: AppState, frontend_origins: &[String]) -> Router {
         .with_state(state)
         .merge(docs::router(openapi::spec()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            body_window,
+            body_timeout::guard,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             // Never a stack trace to the client; the panic itself is logged by the hook.
             ApiError::internal().into_response()

@@ -47,6 +47,7 @@ mod projector;
 mod rate_limits;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
+mod slow_clients;
 mod users;
 mod users_events;
 mod users_read;
