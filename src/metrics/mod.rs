@@ -14,19 +14,15 @@
 //! never the raw path), a request no route matched is `unmatched`, and methods outside the
 //! standard ones are `OTHER`, so a client cannot grow the series count.
 
+mod layer;
+
 use std::collections::HashMap;
 use std::fmt::{Display, Write as _};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
-use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::MatchedPath;
-use axum::http::{Method, Request, Response};
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
+pub use self::layer::MetricsLayer;
 
 /// The route label of a request no route matched (404s of unknown paths).
 pub const UNMATCHED: &str = "unmatched";
@@ -342,104 +338,11 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The router layer recording every request's method, route template, status and latency.
-#[derive(Clone)]
-pub struct MetricsLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl MetricsLayer {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S> Layer<S> for MetricsLayer {
-    type Service = Recorded<S>;
-
-    fn layer(&self, inner: S) -> Recorded<S> {
-        Recorded {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Recorded<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Recorded<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = RecordedFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let method = method_label(request.method());
-        // The template, shared with the router (cloning it is a reference count).
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        RecordedFuture {
-            inner: self.inner.call(request),
-            metrics: self.metrics.clone(),
-            method,
-            route,
-            start: Instant::now(),
-        }
-    }
-}
-
-pin_project! {
-    pub struct RecordedFuture<F> {
-        #[pin]
-        inner: F,
-        metrics: Arc<Metrics>,
-        method: u8,
-        route: Option<MatchedPath>,
-        start: Instant,
-    }
-}
-
-impl<F, ResBody, E> Future for RecordedFuture<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        if let Ok(response) = &result {
-            let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-            this.metrics.record(
-                *this.method,
-                route,
-                response.status().as_u16(),
-                this.start.elapsed(),
-            );
-        }
-        Poll::Ready(result)
-    }
-}
-
-fn method_label(method: &Method) -> u8 {
-    let index = METHODS[..METHODS.len() - 1]
-        .iter()
-        .position(|m| *m == method.as_str())
-        .unwrap_or(METHODS.len() - 1);
-    index as u8
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::http::Method;
+
+    use super::layer::method_label;
     use super::*;
 
     #[test]
