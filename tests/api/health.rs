@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::Connection;
 
 use crate::support::TestApp;
 
@@ -29,21 +28,7 @@ async fn probes_answer_without_a_token() {
 #[tokio::test]
 async fn not_ready_while_the_database_refuses_connections_then_ready_again() {
     let app = TestApp::spawn().await;
-    let name = app.db.get_database().expect("a named test database").to_string();
-    let mut admin = sqlx::PgConnection::connect_with(&app.db.clone().database("postgres"))
-        .await
-        .unwrap();
-    let set_allowed = |allowed: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {allowed}");
-
-    sqlx::query(&set_allowed(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(&name)
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let cut = app.cut_off_database().await;
     let refused = app.get("/readyz", None).await;
     assert_eq!(refused.status, 503, "{:?}", refused.body);
     assert_eq!(refused.detail(), "Not ready: the database is unreachable");
@@ -53,7 +38,7 @@ async fn not_ready_while_the_database_refuses_connections_then_ready_again() {
         "the process itself is fine"
     );
 
-    sqlx::query(&set_allowed(true)).execute(&mut admin).await.unwrap();
+    cut.restore().await;
     // The pool replaces its dead connections by itself.
     let mut status = 0;
     for _ in 0..100 {

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use sqlx::Connection;
-
 use crate::support::TestApp;
 use crate::ws_support;
 
@@ -261,20 +259,7 @@ async fn open_websockets_are_gauged_by_kind_until_they_close() {
 #[tokio::test]
 async fn the_scrape_answers_without_the_database_and_says_so() {
     let app = TestApp::spawn().await;
-    let name = app.db.get_database().expect("a named test database").to_string();
-    let mut admin = sqlx::PgConnection::connect_with(&app.db.clone().database("postgres"))
-        .await
-        .unwrap();
-    let set_allowed = |allowed: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {allowed}");
-    sqlx::query(&set_allowed(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(&name)
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let cut = app.cut_off_database().await;
 
     let (text, samples) = scrape(&app).await;
     assert_eq!(value(&samples, "zync_database_up", &[]), Some(0.0), "{text}");
@@ -287,7 +272,7 @@ async fn the_scrape_answers_without_the_database_and_says_so() {
         "what is in memory is still there: {text}"
     );
 
-    sqlx::query(&set_allowed(true)).execute(&mut admin).await.unwrap();
+    cut.restore().await;
 }
 
 #[tokio::test]

@@ -99,6 +99,24 @@ impl TestApp {
         }
     }
 
+    /// Makes this test's database refuse connections and ends the ones it has, as an outage
+    /// would; [`DatabaseCutOff::restore`] lets connections in again.
+    pub async fn cut_off_database(&self) -> DatabaseCutOff {
+        let name = self.db.get_database().expect("a named test database").to_string();
+        let admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.db.clone().database("postgres"))
+                .await
+                .unwrap();
+        let mut cut = DatabaseCutOff { admin, name };
+        cut.allow(false).await;
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&cut.name)
+            .execute(&mut cut.admin)
+            .await
+            .unwrap();
+        cut
+    }
+
     /// Graceful stop; the database stays for a restart with [`TestApp::spawn_on`].
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -227,5 +245,25 @@ impl TestApp {
         )
         .await
         .expect(201)
+    }
+}
+
+/// A test database that refuses connections (see [`TestApp::cut_off_database`]).
+pub struct DatabaseCutOff {
+    admin: sqlx::PgConnection,
+    name: String,
+}
+
+impl DatabaseCutOff {
+    async fn allow(&mut self, allowed: bool) {
+        let sql = format!(
+            "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS {allowed}",
+            self.name
+        );
+        sqlx::query(&sql).execute(&mut self.admin).await.unwrap();
+    }
+
+    pub async fn restore(mut self) {
+        self.allow(true).await;
     }
 }
