@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam, QueryParams};
-use super::files::remove_channel_objects;
+use super::file_cleanup::remove_channel_objects;
 use super::meta::RequestMeta;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ChannelOwner, ChannelRead, ErrorBody};

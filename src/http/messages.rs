@@ -21,7 +21,7 @@ use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam};
-use super::files::remove_object;
+use super::file_cleanup::remove_object;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::meta::RequestMeta;
 use super::rate_limit::{self, RateHeaders};

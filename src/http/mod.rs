@@ -7,6 +7,7 @@ pub mod error;
 pub mod errors_map;
 pub mod events;
 pub mod extract;
+pub mod file_cleanup;
 pub mod file_links;
 pub mod files;
 pub mod health;

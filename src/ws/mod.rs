@@ -27,6 +27,7 @@
 //! `docs/realtime.md` is the client authors' version of all this.
 
 pub mod native;
+pub mod protocol;
 pub mod session;
 pub mod zync;
 
@@ -36,7 +37,7 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use axum::Router;
 
-use self::session::Ending;
+use self::protocol::Ending;
 use crate::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::metrics::AuthFailure;

@@ -36,7 +36,8 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::session::{Ending, Frame, Protocol, Session};
+use super::protocol::{Ending, Frame, Protocol};
+use super::session::Session;
 use super::{authenticate, close, query_param, Upgrade};
 use crate::live::replay::visible_after;
 use crate::live::{frames, LiveItem, Memberships};

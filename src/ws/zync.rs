@@ -7,7 +7,8 @@ use axum::response::Response;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
-use super::session::{Ending, Frame, Protocol, Session};
+use super::protocol::{Ending, Frame, Protocol};
+use super::session::Session;
 use super::{authenticate, close, query_param, Upgrade};
 use crate::live::LiveItem;
 use crate::metrics::SocketKind;
