@@ -176,42 +176,50 @@ async fn malformed_and_non_utf8_json_is_a_located_422() {
 async fn nul_characters_are_refused_and_never_reach_the_database() {
     let app = TestApp::spawn().await;
     let r = room(&app).await;
-    let resp = app
-        .post(
+    let token = Some(r.owner.token.as_str());
+    let owner = format!("/users/{}", r.owner.id);
+    let messages = format!("/messages/channels/{}/messages", r.channel);
+    let cases = [
+        (
+            Method::POST,
             "/users/",
             None,
             json!({"username": "nul\u{0}name", "email": "n@example.com", "password": "pw"}),
-        )
-        .await;
-    assert_issue(&resp, 422, "username");
-    let resp = app
-        .post(
+            "username",
+        ),
+        (
+            Method::POST,
             "/users/",
             None,
             json!({"username": "nulmail", "email": "n\u{0}@example.com", "password": "pw"}),
-        )
-        .await;
-    assert_issue(&resp, 422, "email");
-    let resp = app
-        .post("/channels/", Some(&r.owner.token), json!({"name": "a\u{0}b"}))
-        .await;
-    assert_issue(&resp, 422, "name");
-    let resp = app
-        .post(
-            &format!("/messages/channels/{}/messages", r.channel),
-            Some(&r.owner.token),
+            "email",
+        ),
+        (
+            Method::POST,
+            "/channels/",
+            token,
+            json!({"name": "a\u{0}b"}),
+            "name",
+        ),
+        (
+            Method::POST,
+            messages.as_str(),
+            token,
             json!({"content": "hi\u{0}"}),
-        )
-        .await;
-    assert_issue(&resp, 422, "content");
-    let resp = app
-        .patch(
-            &format!("/users/{}", r.owner.id),
-            Some(&r.owner.token),
+            "content",
+        ),
+        (
+            Method::PATCH,
+            owner.as_str(),
+            token,
             json!({"bio": "\u{0}"}),
-        )
-        .await;
-    assert_issue(&resp, 422, "bio");
+            "bio",
+        ),
+    ];
+    for (method, path, token, body, field) in cases {
+        let resp = app.request(method, path, token, Some(body)).await;
+        assert_issue(&resp, 422, field);
+    }
     // PostgreSQL text cannot hold NUL: a login with one is an unknown user, not a database error.
     let resp = app.login("own\u{0}er", &r.owner.password).await;
     assert_eq!(resp.status, 401, "{}", resp.body);
