@@ -22,7 +22,7 @@ use crate::db::embedded::{EmbeddedError, EmbeddedOptions, EmbeddedPostgres};
 use crate::http::routes;
 use crate::http::server::{self, HttpSettings};
 use crate::limits::Limiters;
-use crate::live::LiveHub;
+use crate::live::{LiveHub, ProjectedPosition};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
@@ -198,7 +198,11 @@ impl Application {
             None
         };
 
-        let live = LiveHub::start_waking(pool.clone(), vec![projections_wake])
+        let projected = match &projections {
+            Some(runner) => ProjectedPosition::Runner(runner.progress()),
+            None => ProjectedPosition::Database,
+        };
+        let live = LiveHub::start_waking(pool.clone(), projected, vec![projections_wake])
             .await
             .context("could not start the live feed")?;
         let (storage, local_files) = storage(&config, &secret).await?;

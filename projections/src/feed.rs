@@ -35,6 +35,11 @@ impl FeedCursor {
         tx_id: 0,
         position: 0,
     };
+    /// Past every event: an open upper bound.
+    pub const END: FeedCursor = FeedCursor {
+        tx_id: i64::MAX,
+        position: i64::MAX,
+    };
 }
 
 /// Reads batches of the feed after a cursor.
@@ -56,12 +61,24 @@ impl FeedReader {
         conn: &mut PgConnection,
         after: FeedCursor,
     ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        self.read_between(conn, after, FeedCursor::END).await
+    }
+
+    /// [`read_after`](Self::read_after), stopping at `until` (included): what readers that must
+    /// not run ahead of the projections read (see [`crate::runner::projected`]).
+    pub async fn read_between(
+        &self,
+        conn: &mut PgConnection,
+        after: FeedCursor,
+        until: FeedCursor,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         // xid8 has no cast from bigint, but round-trips through text.
         sqlx::query_as::<_, RecordedEvent>(
             "SELECT global_position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id,
                     sequence, event_type, event_version, payload, metadata, recorded_at
                FROM events
               WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+                AND (tx_id, global_position) <= ($4::text::xid8, $5)
                 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
               -- Qualified: a bare `tx_id` would mean the bigint output column above, and
               -- sorting by that expression cannot use the (tx_id, global_position) index.
@@ -71,6 +88,8 @@ impl FeedReader {
         .bind(after.tx_id.to_string())
         .bind(after.position)
         .bind(self.batch_size)
+        .bind(until.tx_id.to_string())
+        .bind(until.position)
         .fetch_all(conn)
         .await
     }

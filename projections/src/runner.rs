@@ -45,6 +45,19 @@ impl ReadAhead {
     }
 }
 
+/// How a cycle's commit waits for the WAL.
+#[derive(Debug, Clone, Copy)]
+enum Commit {
+    /// Without waiting for the flush (`synchronous_commit = off`). Read tables and their
+    /// checkpoint are derived from the log and commit together: a database crash can only take
+    /// back the last cycles whole, and the runner applies them again from the durable log. Not
+    /// waiting for a disk flush per cycle takes it off every post's path, to the answer and to
+    /// the sockets alike (ADR 0004).
+    Relaxed,
+    /// The caller's transaction does more than a cycle (a rebuild's swap): commit as usual.
+    Durable,
+}
+
 pub struct ProjectionRunner {
     pool: PgPool,
     projectors: Vec<Box<dyn Projector>>,
@@ -111,7 +124,7 @@ impl ProjectionRunner {
     /// projectors have reached.
     pub async fn run_once(&self) -> Result<(usize, FeedCursor), ProjectionError> {
         let mut tx = self.pool.begin().await?;
-        let (read, cursor) = self.cycle(&mut tx).await?;
+        let (read, cursor) = self.cycle_with(&mut tx, None, Commit::Relaxed).await?;
         if read == 0 {
             tx.rollback().await?;
         } else {
@@ -123,14 +136,14 @@ impl ProjectionRunner {
     /// One cycle inside the caller's transaction, which the caller commits. Lets a caller apply
     /// the last events and do more work (a table swap, a comparison) under the same lock.
     pub async fn cycle(&self, tx: &mut PgConnection) -> Result<(usize, FeedCursor), ProjectionError> {
-        self.cycle_with(tx, None).await
+        self.cycle_with(tx, None, Commit::Durable).await
     }
 
     /// One cycle in its own transaction that applies `batch`, read ahead by [`Self::read_ahead`]
     /// while the previous batch was being written, if it still starts where the checkpoints are.
     pub async fn run_read_ahead(&self, batch: ReadAhead) -> Result<(usize, FeedCursor), ProjectionError> {
         let mut tx = self.pool.begin().await?;
-        let (read, cursor) = self.cycle_with(&mut tx, Some(batch)).await?;
+        let (read, cursor) = self.cycle_with(&mut tx, Some(batch), Commit::Relaxed).await?;
         if read == 0 {
             tx.rollback().await?;
         } else {
@@ -159,9 +172,15 @@ impl ProjectionRunner {
         &self,
         tx: &mut PgConnection,
         ahead: Option<ReadAhead>,
+        commit: Commit,
     ) -> Result<(usize, FeedCursor), ProjectionError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        // One round trip for both: the lock, and how the commit waits for the WAL.
+        sqlx::query("SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', $2, true)")
             .bind(self.lock_key)
+            .bind(match commit {
+                Commit::Relaxed => "off",
+                Commit::Durable => "on",
+            })
             .execute(&mut *tx)
             .await?;
         let checkpoints = self.checkpoints(&mut *tx).await?;
@@ -245,25 +264,7 @@ impl ProjectionRunner {
 
     /// Checkpoints in the order of `self.projectors`.
     async fn checkpoints(&self, conn: &mut PgConnection) -> Result<Vec<FeedCursor>, ProjectionError> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT name, last_tx::text::bigint, last_position FROM projection_checkpoints WHERE name = ANY($1)",
-        )
-        .bind(&self.names)
-        .fetch_all(conn)
-        .await?;
-        Ok(self
-            .names
-            .iter()
-            .map(|wanted| {
-                rows.iter()
-                    .find(|(name, _, _)| name == wanted)
-                    .map(|(_, tx_id, position)| FeedCursor {
-                        tx_id: *tx_id,
-                        position: *position,
-                    })
-                    .unwrap_or(FeedCursor::START)
-            })
-            .collect())
+        Ok(checkpoints(conn, &self.names).await?)
     }
 
     async fn record_error(&self, error: &ProjectionError) {
@@ -349,6 +350,12 @@ impl RunnerHandle {
         *self.progress.borrow()
     }
 
+    /// A receiver of [`current`](Self::current), changed after every cycle that moved it: a
+    /// reader that must not run ahead of the read tables waits on it.
+    pub fn progress(&self) -> watch::Receiver<FeedCursor> {
+        self.progress.clone()
+    }
+
     /// Waits until the projections have passed `target`; false on timeout.
     pub async fn wait_for(&self, target: FeedCursor, timeout: Duration) -> bool {
         if self.current() >= target {
@@ -373,6 +380,39 @@ impl Drop for RunnerHandle {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The checkpoints named `names`, in that order (`START` for one not written yet).
+async fn checkpoints<S: AsRef<str> + Sync>(
+    conn: &mut PgConnection,
+    names: &[S],
+) -> Result<Vec<FeedCursor>, sqlx::Error> {
+    let wanted: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT name, last_tx::text::bigint, last_position FROM projection_checkpoints WHERE name = ANY($1)",
+    )
+    .bind(&wanted)
+    .fetch_all(conn)
+    .await?;
+    Ok(wanted
+        .iter()
+        .map(|wanted| {
+            rows.iter()
+                .find(|(name, _, _)| name == wanted)
+                .map(|(_, tx_id, position)| FeedCursor {
+                    tx_id: *tx_id,
+                    position: *position,
+                })
+                .unwrap_or(FeedCursor::START)
+        })
+        .collect())
+}
+
+/// Where every live read table is: the least checkpoint of the live set. Whatever the feed holds
+/// up to here can be read from the read tables, on any node (they share one database).
+pub async fn projected(conn: &mut PgConnection) -> Result<FeedCursor, sqlx::Error> {
+    let all = checkpoints(conn, &crate::projectors::names()).await?;
+    Ok(all.into_iter().min().unwrap_or(FeedCursor::START))
 }
 
 /// FNV-1a: a stable hash for advisory lock keys (std's hasher is randomly seeded per process,

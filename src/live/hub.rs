@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::enrich::enrich;
 use super::event::{LiveEvent, LiveItem};
+use super::gate::ProjectedPosition;
 
 /// Items a subscriber may fall behind by before it is told to resync.
 pub const BROADCAST_CAPACITY: usize = 4096;
@@ -55,18 +56,24 @@ struct Inner {
 }
 
 impl LiveHub {
-    /// Starts tailing from the current head of the log (history is served by replay, not here).
-    pub async fn start(pool: PgPool) -> Result<Self, sqlx::Error> {
-        Self::start_waking(pool, vec![]).await
+    /// Starts tailing from the current head of the log (history is served by replay, not here),
+    /// publishing each event once `projected` has passed it (causal delivery, see [`gate`]).
+    ///
+    /// [`gate`]: super::gate
+    pub async fn start(pool: PgPool, projected: ProjectedPosition) -> Result<Self, sqlx::Error> {
+        Self::start_waking(pool, projected, vec![]).await
     }
 
     /// [`start`](Self::start), and its LISTEN connection also pokes `others` on every append,
     /// so the node's other feed readers (the projections) need no connection of their own.
-    pub async fn start_waking(pool: PgPool, others: Vec<Arc<Notify>>) -> Result<Self, sqlx::Error> {
-        let head = {
-            let mut conn = pool.acquire().await?;
-            FeedReader::head(&mut conn).await?
-        };
+    pub async fn start_waking(
+        pool: PgPool,
+        projected: ProjectedPosition,
+        others: Vec<Arc<Notify>>,
+    ) -> Result<Self, sqlx::Error> {
+        // Not the log's head: the projected position, so that nothing between the two is
+        // skipped (it is read and published once the read tables have it).
+        let head = ProjectedPosition::current(&pool).await?;
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let hub = Self {
             inner: Arc::new(Inner {
@@ -83,7 +90,7 @@ impl LiveHub {
                 pool.clone(),
                 others.into_iter().chain([hub.inner.wake.clone()]).collect(),
             )),
-            tokio::spawn(tail(hub.inner.clone(), head)),
+            tokio::spawn(tail(hub.inner.clone(), head, projected)),
             tokio::spawn(relay_signals(hub.inner.clone())),
         ];
         *lock(&hub.inner.tasks) = tasks;
@@ -181,9 +188,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Reads the feed after `cursor` forever. On any error it retries from the same cursor, so a
-/// database outage neither skips nor repeats an event.
-async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor) {
+/// Reads the feed after `cursor` forever, publishing each event once `projected` has passed it.
+/// A batch is read and enriched while the projections work on the same events, so the gate
+/// costs the difference between the two, not their sum. On any error it retries from the last
+/// published cursor, so a database outage neither skips nor repeats an event.
+async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor, mut projected: ProjectedPosition) {
     let reader = FeedReader::default();
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -194,24 +203,17 @@ async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor) {
             enrich(&inner.pool, rows).await
         }
         .await;
-        match batch {
+        let published = match batch {
             Ok(events) if events.is_empty() => {
                 backoff = Duration::from_millis(100);
                 let _ = tokio::time::timeout(SAFETY_POLL, inner.wake.notified()).await;
+                continue;
             }
-            Ok(events) => {
-                backoff = Duration::from_millis(100);
-                let mut last = lock(&inner.last);
-                let mut topics = lock(&inner.channels);
-                for event in events {
-                    cursor = event.cursor;
-                    *last = cursor;
-                    let event = Arc::new(event);
-                    topics.publish(&event);
-                    // No receivers is fine: nobody is connected to this node.
-                    let _ = inner.sender.send(LiveItem::Event(event));
-                }
-            }
+            Ok(events) => publish_when_projected(&inner, &mut projected, &mut cursor, events).await,
+            Err(error) => Err(error),
+        };
+        match published {
+            Ok(()) => backoff = Duration::from_millis(100),
             Err(error) => {
                 tracing::warn!(%error, position = cursor.position, "live feed read failed; retrying");
                 tokio::time::sleep(backoff).await;
@@ -219,6 +221,32 @@ async fn tail(inner: Arc<Inner>, mut cursor: FeedCursor) {
             }
         }
     }
+}
+
+/// Publishes `events` in order, each once the read tables have passed it, advancing `cursor`.
+async fn publish_when_projected(
+    inner: &Inner,
+    projected: &mut ProjectedPosition,
+    cursor: &mut FeedCursor,
+    events: Vec<LiveEvent>,
+) -> Result<(), projections::ProjectionError> {
+    let mut events = events.into_iter().peekable();
+    while let Some(first) = events.peek() {
+        let reached = projected
+            .wait_past(&inner.pool, first.cursor, &inner.wake)
+            .await?;
+        let mut last = lock(&inner.last);
+        let mut topics = lock(&inner.channels);
+        while let Some(event) = events.next_if(|e| e.cursor <= reached) {
+            *cursor = event.cursor;
+            *last = event.cursor;
+            let event = Arc::new(event);
+            topics.publish(&event);
+            // No receivers is fine: nobody is connected to this node.
+            let _ = inner.sender.send(LiveItem::Event(event));
+        }
+    }
+    Ok(())
 }
 
 /// Relays the signals nodes send each other over NOTIFY: typing, and revoked sessions.

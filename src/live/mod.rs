@@ -3,10 +3,12 @@
 pub mod enrich;
 pub mod event;
 pub mod frames;
+pub mod gate;
 pub mod hub;
 pub mod membership;
 pub mod replay;
 
 pub use event::{LiveEvent, LiveItem};
+pub use gate::ProjectedPosition;
 pub use hub::LiveHub;
 pub use membership::Memberships;

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use super::enrich::enrich;
 use super::event::LiveEvent;
+use super::gate::ProjectedPosition;
 use super::membership::Memberships;
 
 /// The most events read per call, visible or not: a user who sees little of a busy log still
@@ -16,7 +17,7 @@ pub struct Page {
     pub events: Vec<LiveEvent>,
     /// Where the next call continues (after everything examined, not just what was returned).
     pub next: FeedCursor,
-    /// Whether the end of the final log was reached.
+    /// Whether the end of the log was reached, as far as the read tables have followed it.
     pub caught_up: bool,
 }
 
@@ -31,13 +32,15 @@ pub async fn visible_after(
     // Read in full batches whatever `limit` is: a small page over a log the user mostly cannot
     // see would otherwise take one round trip per few events.
     let reader = FeedReader::default();
+    // Causal delivery: nothing the read tables cannot show yet (see `gate`).
+    let until = ProjectedPosition::current(pool).await?;
     let mut next = after;
     let mut scanned = 0;
     let mut events = Vec::new();
     loop {
         let rows = {
             let mut conn = pool.acquire().await?;
-            reader.read_after(&mut conn, next).await?
+            reader.read_between(&mut conn, next, until).await?
         };
         if rows.is_empty() {
             return Ok(Page {

@@ -7,7 +7,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
-use zync::live::{LiveHub, LiveItem};
+use zync::live::{LiveHub, LiveItem, ProjectedPosition};
 
 use crate::db;
 
@@ -44,11 +44,17 @@ async fn next_user(rx: &mut Receiver<LiveItem>, wait: Duration) -> Option<Uuid> 
 async fn the_hub_waits_for_a_late_commit_and_skips_nothing() {
     let opts = db::fresh_database().await;
     let pool = PgPoolOptions::new()
-        .max_connections(5)
+        .max_connections(10)
         .connect_with(opts.clone())
         .await
         .unwrap();
-    let hub = LiveHub::start(pool.clone()).await.unwrap();
+    // The hub publishes what the read tables have: run them, as a server does.
+    let projections = projections::live_runner(pool.clone());
+    projections.init().await.unwrap();
+    let projections = projections.spawn();
+    let hub = LiveHub::start(pool.clone(), ProjectedPosition::Runner(projections.progress()))
+        .await
+        .unwrap();
     let (mut rx, _) = hub.subscribe();
     let mut fast = PgConnection::connect_with(&opts).await.unwrap();
     let mut slow = PgConnection::connect_with(&opts).await.unwrap();
