@@ -35,6 +35,13 @@ pub enum CommandError<E: std::error::Error> {
     /// The guard trigger found the joining user or new owner does not exist (ZY003).
     #[error("user not found")]
     UnknownUser,
+    /// The guard trigger found the actor may no longer do this to the message: the author left
+    /// the channel, or the deleter no longer owns it (ZY004).
+    #[error("not permitted any more")]
+    NoLongerPermitted,
+    /// The guard trigger found the message's channel deleted (ZY005).
+    #[error("the message's channel is gone")]
+    ChannelGone,
     #[error("the aggregate kept changing concurrently")]
     Conflict,
     #[error("the database is unavailable")]
@@ -190,6 +197,8 @@ impl CommandBus {
             | CommandError::IdentityTaken
             | CommandError::NotAMember
             | CommandError::UnknownUser
+            | CommandError::NoLongerPermitted
+            | CommandError::ChannelGone
             | CommandError::Conflict => false,
         }
     }
@@ -225,6 +234,8 @@ fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
                     Some("ZY001") => return CommandError::IdentityTaken,
                     Some("ZY002") => return CommandError::NotAMember,
                     Some("ZY003") => return CommandError::UnknownUser,
+                    Some("ZY004") => return CommandError::NoLongerPermitted,
+                    Some("ZY005") => return CommandError::ChannelGone,
                     _ => {}
                 }
                 if is_unavailable(sqlx_err) {

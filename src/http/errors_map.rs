@@ -56,6 +56,9 @@ impl<E: DomainStatus> From<CommandError<E>> for ApiError {
             CommandError::IdentityTaken => ApiError::bad_request(IDENTITY_TAKEN),
             CommandError::NotAMember => ApiError::forbidden(NOT_A_MEMBER),
             CommandError::UnknownUser => ApiError::not_found("User not found"),
+            CommandError::NoLongerPermitted => ApiError::forbidden("Not enough permissions"),
+            // Only message events can meet a deleted channel: the message went with it.
+            CommandError::ChannelGone => ApiError::not_found("Message not found"),
             CommandError::Conflict => {
                 ApiError::conflict("The resource was changed concurrently too many times; please retry")
             }
