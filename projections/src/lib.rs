@@ -9,6 +9,7 @@ pub mod event;
 pub mod feed;
 pub mod projectors;
 pub mod rebuild;
+pub mod rules;
 pub mod runner;
 pub mod shadow;
 pub mod status;

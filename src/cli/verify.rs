@@ -1,5 +1,7 @@
-//! `zync audit verify`: the live read tables against a fresh projection of the log.
+//! `zync audit verify`: the live read tables against a fresh projection of the log, and the log
+//! against the domain's rules in its own order.
 
+use projections::rules::{check_log, RuleCheck};
 use projections::verify::{verify, Difference, Report};
 
 use super::database::Database;
@@ -15,15 +17,48 @@ pub struct Args {
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<Outcome> {
     let db = Database::open(config).await?;
-    let report = verify(&db.pool).await;
+    let checked = async {
+        let report = verify(&db.pool).await?;
+        anyhow::Ok((report, check_log(&db.pool).await?))
+    }
+    .await;
     db.close().await?;
-    let report = report?;
+    let (report, rules) = checked?;
     print!("{}", render(&report, args.show));
-    Ok(if report.difference_count() == 0 {
-        Outcome::Success
-    } else {
-        Outcome::Findings
-    })
+    print!("{}", render_rules(&rules, args.show));
+    Ok(
+        if report.difference_count() == 0 && rules.violations().is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::Findings
+        },
+    )
+}
+
+/// The log against the domain's rules, in its own order.
+fn render_rules(rules: &RuleCheck, show: usize) -> String {
+    let broken = rules.violations();
+    if broken.is_empty() {
+        return format!(
+            "verified: every one of {} events keeps the domain's rules where it stands in the log\n",
+            rules.events()
+        );
+    }
+    let mut out = String::new();
+    for v in broken.iter().take(show) {
+        out.push_str(&format!(
+            "  position {}: {} on {}: {}\n",
+            v.position, v.event_type, v.aggregate_id, v.rule
+        ));
+    }
+    if broken.len() > show {
+        out.push_str(&format!("  ... {} more\n", broken.len() - show));
+    }
+    out.push_str(&format!(
+        "RULES BROKEN: {} events break a domain rule where they stand in the log\n",
+        broken.len()
+    ));
+    out
 }
 
 fn render(report: &Report, show: usize) -> String {
