@@ -36,6 +36,7 @@ mod http_conventions;
 mod idempotency;
 mod input_limits;
 mod live_hub;
+mod log_order;
 mod logout;
 mod maintenance;
 mod messages;
