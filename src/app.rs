@@ -209,7 +209,7 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
-            tokens: Arc::new(TokenKeys::new(&secret, config.access_token_expire_minutes)),
+            tokens: Arc::new(TokenKeys::with_ttl_seconds(&secret, config.access_token_ttl_seconds())),
             commands: Arc::new(CommandBus::new(pool.clone(), projections.clone())),
             live: live.clone(),
             shutdown: shutdown_rx,

@@ -27,6 +27,8 @@ pub struct Config {
     /// `SECRET_KEY`; generated and kept in the data directory when absent.
     pub secret_key: Option<String>,
     pub access_token_expire_minutes: i64,
+    /// `ACCESS_TOKEN_EXPIRE_SECONDS`: a more precise lifetime; when set, it wins over the minutes.
+    pub access_token_expire_seconds: Option<i64>,
     /// `FRONTEND_ORIGIN`: comma-separated origins allowed by CORS.
     pub frontend_origins: Vec<String>,
     /// `DB_POOL_SIZE`.
@@ -83,6 +85,9 @@ impl Config {
             port: parse_or(&get, "PORT", 8000)?,
             secret_key: get("SECRET_KEY"),
             access_token_expire_minutes: parse_or(&get, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?,
+            access_token_expire_seconds: get("ACCESS_TOKEN_EXPIRE_SECONDS")
+                .map(|_| parse_or(&get, "ACCESS_TOKEN_EXPIRE_SECONDS", 0))
+                .transpose()?,
             frontend_origins: get("FRONTEND_ORIGIN")
                 .map(|v| {
                     v.split(',')
@@ -123,6 +128,13 @@ impl Config {
                 body_timeout: Duration::from_secs(parse_or(&get, "HTTP_BODY_TIMEOUT_SECS", 30)?),
             },
         })
+    }
+
+    /// How long an access token lives, in seconds (at least one).
+    pub fn access_token_ttl_seconds(&self) -> i64 {
+        self.access_token_expire_seconds
+            .unwrap_or(self.access_token_expire_minutes.saturating_mul(60))
+            .max(1)
     }
 
     pub fn with_data_dir(mut self, dir: impl AsRef<Path>) -> Self {
@@ -193,6 +205,9 @@ mod tests {
         assert_eq!(c.http.body_timeout, Duration::from_secs(120));
         assert_eq!(c.port, 9001);
         assert_eq!(c.access_token_expire_minutes, 5);
+        assert_eq!(c.access_token_ttl_seconds(), 300);
+        let precise = config(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "5"), ("ACCESS_TOKEN_EXPIRE_SECONDS", "3")]);
+        assert_eq!(precise.unwrap().access_token_ttl_seconds(), 3);
         assert_eq!(c.frontend_origins, vec!["http://a.test", "http://b.test"]);
         assert!(c.database.is_some());
     }

@@ -105,6 +105,8 @@ struct UserStream {
     state: AppState,
     token: String,
     user: Uuid,
+    /// The token's `exp`: the session closes when it passes.
+    expires_at: i64,
     hub: broadcast::Receiver<LiveItem>,
     memberships: Memberships,
     /// The last event examined, visible or not: the hub's copies of it and of anything before it
@@ -130,7 +132,8 @@ impl UserStream {
         token: Option<String>,
         resume_from: Option<String>,
     ) -> Result<Self, Ending> {
-        let user = authenticate(&state, token.as_deref()).await?.id;
+        let current = authenticate(&state, token.as_deref()).await?;
+        let user = current.id;
         let start = match resume_from {
             None => head,
             Some(raw) => resume_cursor(&state, &raw).await?,
@@ -146,6 +149,7 @@ impl UserStream {
             state,
             token: token.unwrap_or_default(),
             user,
+            expires_at: current.token.expires_at,
             hub,
             memberships,
             last: start,
@@ -228,6 +232,10 @@ impl UserStream {
 impl Protocol for UserStream {
     async fn recv(&mut self) -> Result<LiveItem, RecvError> {
         self.hub.recv().await
+    }
+
+    fn token_expires_at(&self) -> i64 {
+        self.expires_at
     }
 
     fn user(&self) -> Uuid {

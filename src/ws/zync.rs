@@ -61,6 +61,8 @@ struct ChannelStream {
     state: AppState,
     token: String,
     user: Uuid,
+    /// The token's `exp`: the session closes when it passes.
+    expires_at: i64,
     channel: Uuid,
     hub: broadcast::Receiver<LiveItem>,
 }
@@ -76,7 +78,8 @@ impl ChannelStream {
         let Some((hub, channel)) = subscription else {
             return Err(Ending::policy("invalid channel id"));
         };
-        let user = authenticate(&state, token.as_deref()).await?.id;
+        let current = authenticate(&state, token.as_deref()).await?;
+        let user = current.id;
         match channels::access(&state.pool, channel, user).await {
             Ok(Some(access)) if access.is_member => {}
             Ok(_) => return Err(Ending::policy("not a member of this channel")),
@@ -86,6 +89,7 @@ impl ChannelStream {
             token: token.unwrap_or_default(),
             state,
             user,
+            expires_at: current.token.expires_at,
             channel,
             hub,
         })
@@ -101,6 +105,10 @@ impl Protocol for ChannelStream {
     /// (a Zync client has nothing to show for a notice).
     fn user(&self) -> Uuid {
         self.user
+    }
+
+    fn token_expires_at(&self) -> i64 {
+        self.expires_at
     }
 
     async fn on_item(&mut self, item: LiveItem, out: &mut Vec<Frame>) -> Result<(), Ending> {
