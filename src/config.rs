@@ -21,6 +21,9 @@ pub struct Config {
     pub database: Option<PgConnectOptions>,
     /// `ZYNC_DATA_DIR`: embedded cluster, local files, generated secret.
     pub data_dir: PathBuf,
+    /// `FILES_DIR`: the local store's directory, `<data_dir>/files` when unset. Several nodes on
+    /// one database must all point it at one shared directory (ADR 0006).
+    pub files_dir: Option<PathBuf>,
     pub host: IpAddr,
     /// `PORT`; 0 picks a free port (tests).
     pub port: u16,
@@ -81,6 +84,7 @@ impl Config {
             data_dir: get("ZYNC_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data")),
+            files_dir: get("FILES_DIR").map(PathBuf::from),
             host: parse_or(&get, "HOST", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
             port: parse_or(&get, "PORT", 8000)?,
             secret_key: get("SECRET_KEY"),
@@ -137,6 +141,11 @@ impl Config {
             .max(1)
     }
 
+    /// Where the local store keeps files: `FILES_DIR`, else `<data_dir>/files`.
+    pub fn local_files_dir(&self) -> PathBuf {
+        self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
+    }
+
     pub fn with_data_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.data_dir = dir.as_ref().to_path_buf();
         self
@@ -185,6 +194,9 @@ mod tests {
         assert_eq!(c.files.max_upload_bytes, 25 * 1024 * 1024);
         assert_eq!(c.files.access_url_expiry, Duration::from_secs(3600));
         assert!(c.public_base_url.is_none());
+        assert_eq!(c.local_files_dir(), PathBuf::from("data/files"));
+        let shared = config(&[("FILES_DIR", "/mnt/zync-files")]).unwrap();
+        assert_eq!(shared.local_files_dir(), PathBuf::from("/mnt/zync-files"));
         assert_eq!(c.http.header_timeout, Duration::from_secs(10));
         assert_eq!(c.http.body_timeout, Duration::from_secs(30));
     }
