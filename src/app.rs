@@ -182,7 +182,9 @@ impl Application {
             (Some(local), _) => StoreIdentity::local(local.root(), &secret)
                 .with_context(|| format!("could not mark the file directory {}", local.root().display()))?,
             (None, Some(s3)) => StoreIdentity::s3(s3),
-            (None, None) => anyhow::bail!("no file store: storage() returns the local store unless S3 is set"),
+            (None, None) => {
+                anyhow::bail!("no file store: storage() returns the local store unless S3 is set")
+            }
         };
         let file_node = FileNode::join(&pool, identity)
             .await
@@ -222,7 +224,10 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
-            tokens: Arc::new(TokenKeys::with_ttl_seconds(&secret, config.access_token_ttl_seconds())),
+            tokens: Arc::new(TokenKeys::with_ttl_seconds(
+                &secret,
+                config.access_token_ttl_seconds(),
+            )),
             commands: Arc::new(CommandBus::new(pool.clone(), projections.clone())),
             live: live.clone(),
             shutdown: shutdown_rx,

@@ -143,7 +143,9 @@ impl Config {
 
     /// Where the local store keeps files: `FILES_DIR`, else `<data_dir>/files`.
     pub fn local_files_dir(&self) -> PathBuf {
-        self.files_dir.clone().unwrap_or_else(|| self.data_dir.join("files"))
+        self.files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
     }
 
     pub fn with_data_dir(mut self, dir: impl AsRef<Path>) -> Self {
@@ -218,7 +220,10 @@ mod tests {
         assert_eq!(c.port, 9001);
         assert_eq!(c.access_token_expire_minutes, 5);
         assert_eq!(c.access_token_ttl_seconds(), 300);
-        let precise = config(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "5"), ("ACCESS_TOKEN_EXPIRE_SECONDS", "3")]);
+        let precise = config(&[
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "5"),
+            ("ACCESS_TOKEN_EXPIRE_SECONDS", "3"),
+        ]);
         assert_eq!(precise.unwrap().access_token_ttl_seconds(), 3);
         assert_eq!(c.frontend_origins, vec!["http://a.test", "http://b.test"]);
         assert!(c.database.is_some());

@@ -123,7 +123,10 @@ async fn upload(client: &reqwest::Client, node: &Node, user: &User, channel: &st
     let req = client
         .post(node.url(&format!("/messages/channels/{channel}/files")))
         .bearer_auth(&user.token)
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body);
     call(req, 201).await
 }
@@ -160,7 +163,10 @@ async fn a_file_uploaded_through_one_node_is_served_and_deleted_through_the_othe
     let channel = channel["id"].as_str().unwrap();
     let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     let message = upload(&client, &a, &alice, channel, &bytes).await;
-    let (id, key) = (message["id"].as_str().unwrap(), message["s3_key"].as_str().unwrap());
+    let (id, key) = (
+        message["id"].as_str().unwrap(),
+        message["s3_key"].as_str().unwrap(),
+    );
     let stored = files.join(key);
     assert!(stored.is_file(), "{} holds the upload", stored.display());
 
@@ -169,17 +175,26 @@ async fn a_file_uploaded_through_one_node_is_served_and_deleted_through_the_othe
     for (giver, server) in [(&b, &a), (&a, &b)] {
         let link = call(client.get(giver.url(&access)).bearer_auth(&alice.token), 200).await;
         let link = link["access_url"].as_str().unwrap();
-        assert_eq!(download(&client, server, link).await, (200, bytes.clone()), "{link}");
+        assert_eq!(
+            download(&client, server, link).await,
+            (200, bytes.clone()),
+            "{link}"
+        );
     }
 
     let link = call(client.get(a.url(&access)).bearer_auth(&alice.token), 200).await;
     let link = link["access_url"].as_str().unwrap().to_string();
     call(
-        client.delete(b.url(&format!("/messages/{id}"))).bearer_auth(&alice.token),
+        client
+            .delete(b.url(&format!("/messages/{id}")))
+            .bearer_auth(&alice.token),
         200,
     )
     .await;
-    assert!(!stored.exists(), "deleting through node B removed the file node A stored");
+    assert!(
+        !stored.exists(),
+        "deleting through node B removed the file node A stored"
+    );
     for node in [&a, &b] {
         let (status, body) = download(&client, node, &link).await;
         assert_eq!(status, 404, "node {}", node.name);

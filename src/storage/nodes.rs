@@ -101,10 +101,10 @@ impl FileNode {
             .bind(FORGET_AFTER_SECS)
             .execute(&mut *tx)
             .await?;
-        if let Some(peer) = conflicting_peer(&mut *tx, id, &identity).await? {
+        if let Some(peer) = conflicting_peer(&mut tx, id, &identity).await? {
             bail!("{}", describe(&identity, &peer));
         }
-        upsert(&mut *tx, id, &identity).await?;
+        upsert(&mut tx, id, &identity).await?;
         tx.commit().await?;
         tracing::info!(node = %id, store = %identity.store_id, "registered this node's file store");
         let heartbeat = tokio::spawn(beat(pool.clone(), id, identity.clone()));
@@ -132,7 +132,7 @@ impl FileNode {
             }
         }
         let mut conn = self.pool.acquire().await?;
-        Ok(conflicting_peer(&mut *conn, self.id, &self.identity)
+        Ok(conflicting_peer(&mut conn, self.id, &self.identity)
             .await?
             .map(|peer| describe(&self.identity, &peer)))
     }
@@ -166,8 +166,8 @@ async fn beat(pool: PgPool, id: Uuid, identity: StoreIdentity) {
         tick.tick().await;
         let round = async {
             let mut conn = pool.acquire().await?;
-            upsert(&mut *conn, id, &identity).await?;
-            conflicting_peer(&mut *conn, id, &identity).await
+            upsert(&mut conn, id, &identity).await?;
+            conflicting_peer(&mut conn, id, &identity).await
         };
         match round.await {
             Ok(Some(peer)) if !reported => {
@@ -180,7 +180,11 @@ async fn beat(pool: PgPool, id: Uuid, identity: StoreIdentity) {
     }
 }
 
-async fn upsert(conn: &mut sqlx::PgConnection, id: Uuid, identity: &StoreIdentity) -> Result<(), sqlx::Error> {
+async fn upsert(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    identity: &StoreIdentity,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO file_store_nodes (node_id, host, store_id, location, link_signer)
          VALUES ($1, $2, $3, $4, $5)

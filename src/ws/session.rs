@@ -21,8 +21,8 @@ use tokio::time::{interval_at, sleep, sleep_until, Instant, MissedTickBehavior};
 
 use std::sync::Arc;
 
-use super::{close, TOKEN_EXPIRED};
 use super::protocol::{Ending, Frame, Protocol};
+use super::{close, TOKEN_EXPIRED};
 use crate::limits::Limiters;
 use crate::state::{AppState, WebSocketSettings};
 
@@ -315,7 +315,8 @@ fn expiry_deadline(exp: i64) -> Instant {
 fn too_big(e: &axum::Error) -> bool {
     use std::error::Error as _;
     matches!(
-        e.source().and_then(|inner| inner.downcast_ref::<tungstenite::Error>()),
+        e.source()
+            .and_then(|inner| inner.downcast_ref::<tungstenite::Error>()),
         Some(tungstenite::Error::Capacity(_))
     )
 }

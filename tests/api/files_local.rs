@@ -241,9 +241,16 @@ async fn office_documents_keep_their_declared_type() {
 #[tokio::test]
 async fn a_signed_link_to_a_directory_is_not_a_file() {
     let (app, files, room) = files_room().await;
-    upload(&app, &room.member, &room.channel, "a.png", "image/png", &png(4, 4))
-        .await
-        .expect(201);
+    upload(
+        &app,
+        &room.member,
+        &room.channel,
+        "a.png",
+        "image/png",
+        &png(4, 4),
+    )
+    .await
+    .expect(201);
     assert!(files.join("media").is_dir());
     // Only the server signs links; a store on the same directory with the same secret signs the
     // ones it would, had a key ever named a directory.

@@ -167,13 +167,12 @@ async fn open_sockets_close_with_1008_when_their_token_expires() {
     let (mut n, _) = native(&app, &user).await;
     for (name, ws) in [("zync", &mut z), ("native", &mut n)] {
         let close = close_frame(ws).await;
-        assert_eq!(
-            close,
-            Some((1008, "token expired".to_string())),
-            "{name} socket"
-        );
+        assert_eq!(close, Some((1008, "token expired".to_string())), "{name} socket");
     }
     // A socket opened with the expired token is refused the same way.
     let mut late = zync(&app, &user.token, &channel).await;
-    assert_eq!(close_frame(&mut late).await, Some((1008, "token expired".to_string())));
+    assert_eq!(
+        close_frame(&mut late).await,
+        Some((1008, "token expired".to_string()))
+    );
 }
