@@ -116,6 +116,26 @@ async fn not_ready_while_a_live_node_uses_another_file_store() {
         .unwrap();
     app.get("/readyz", None).await.expect(200);
 
+    // The same store, but links signed with another SECRET_KEY: this node's links would be
+    // refused there.
+    sqlx::query(
+        "INSERT INTO file_store_nodes (node_id, host, store_id, location, link_signer)
+         SELECT $1, 'elsewhere pid 2', store_id, location, 'another key'
+           FROM file_store_nodes LIMIT 1",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let conflict = app.get("/readyz", None).await;
+    assert_eq!(conflict.status, 503, "{:?}", conflict.body);
+    assert!(conflict.detail().contains("SECRET_KEY"), "{}", conflict.detail());
+    sqlx::query("DELETE FROM file_store_nodes WHERE link_signer = 'another key'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.get("/readyz", None).await.expect(200);
+
     // The shared directory replaced under the running node (remounted empty, say).
     std::fs::remove_file(files.join(".zync-store-id")).unwrap();
     let gone = app.get("/readyz", None).await;
