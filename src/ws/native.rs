@@ -58,7 +58,8 @@ const TYPING_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// Frames are `{"type","position","data"}`; the first is `{"type":"ready","position":P}`. With
 /// `resume_from=P` every visible event after `P` is sent first. A client that falls behind gets
 /// `{"type":"resync_required","position":P}` and close 4008; a bad `resume_from` closes with 4400;
-/// a bad or revoked token with 1008; shutdown or idle 1001; server trouble 1011.
+/// a bad, revoked or (later) expired token with 1008; a client message over 16 KiB with 1009;
+/// shutdown or idle 1001; server trouble 1011.
 /// Client frame: `{"type":"typing","channel_id":".."}`.
 #[utoipa::path(
     get, path = "/v1/ws", tag = "live", operation_id = "native_socket",

@@ -20,9 +20,10 @@ use crate::state::AppState;
 /// After the upgrade, every message created in the channel (on any node) arrives as one text
 /// frame holding its MessageRead, exactly as the POST answered it. Nothing else is sent.
 /// Closes with 1008 for a missing/invalid/expired token, an invalid or unknown channel, a caller
-/// who is not a member, and later when the user leaves, the channel is deleted, or the user is
-/// deleted or changes password; 1013 when the client falls behind; 1001 on server shutdown or
-/// when idle; 1011 on a server error.
+/// who is not a member, and later when the user leaves, the channel is deleted, the user is
+/// deleted or changes password, or the token expires; 1009 for a client message over 16 KiB;
+/// 1013 when the client falls behind; 1001 on server shutdown or when idle; 1011 on a server
+/// error.
 #[utoipa::path(
     get, path = "/ws/{channel_id}", tag = "live", operation_id = "zync_socket",
     params(
