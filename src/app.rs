@@ -178,13 +178,10 @@ impl Application {
         // Before anything else starts: a node whose file store differs from a live node's
         // refuses to start (ADR 0006).
         let (storage, local_files) = storage(&config, &secret).await?;
-        let identity = match (&local_files, &config.s3) {
-            (Some(local), _) => StoreIdentity::local(local.root(), &secret)
+        let identity = match &local_files {
+            Some(local) => StoreIdentity::local(local.root(), &secret)
                 .with_context(|| format!("could not mark the file directory {}", local.root().display()))?,
-            (None, Some(s3)) => StoreIdentity::s3(s3),
-            (None, None) => {
-                anyhow::bail!("no file store: storage() returns the local store unless S3 is set")
-            }
+            None => StoreIdentity::s3(config.s3.as_ref().context("no file store is configured")?),
         };
         let file_node = FileNode::join(&pool, identity)
             .await

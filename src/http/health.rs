@@ -1,8 +1,8 @@
 //! Probes for load balancers and orchestrators. `/healthz`: the process is up and serving HTTP
 //! (restart it if not). `/readyz`: this node can serve correct answers now — the database answers,
 //! the read tables are close to the log, and its file store is the one every live node uses (send
-//! it no traffic if not). Neither needs a token,
-//! and neither says anything about users or their content.
+//! it no traffic if not). Neither needs a token, and neither says anything about users or their
+//! content.
 
 use std::time::Duration;
 
