@@ -26,6 +26,7 @@ use crate::live::{LiveHub, ProjectedPosition};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
+use crate::storage::nodes::{FileNode, StoreIdentity};
 use crate::storage::s3::S3Store;
 use crate::storage::ObjectStore;
 use crate::{db, secret};
@@ -43,6 +44,7 @@ pub struct Application {
     sweeper: tokio::task::JoinHandle<()>,
     shutdown: watch::Sender<bool>,
     embedded: Option<EmbeddedPostgres>,
+    file_node: Arc<FileNode>,
 }
 
 /// How long startup waits for transactions that were running when it began (they hold the feed
@@ -121,8 +123,8 @@ fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path:
 /// The object store in use, and the local store when it is that one (its links are served here).
 pub type Stores = (Arc<dyn ObjectStore>, Option<Arc<LocalStore>>);
 
-/// The object store: S3 when a bucket is configured, else the local directory
-/// `<data_dir>/files/` (whose signed links this app serves).
+/// The object store: S3 when a bucket is configured, else the local directory `FILES_DIR`
+/// (default `<data_dir>/files/`, whose signed links this app serves).
 pub async fn storage(config: &Config, secret: &[u8]) -> anyhow::Result<Stores> {
     if let Some(settings) = &config.s3 {
         tracing::info!(bucket = %settings.bucket, "storing files in S3");
@@ -131,7 +133,7 @@ pub async fn storage(config: &Config, secret: &[u8]) -> anyhow::Result<Stores> {
             .context("could not configure S3 storage")?;
         return Ok((Arc::new(s3), None));
     }
-    let root = config.data_dir.join("files");
+    let root = config.local_files_dir();
     let local = Arc::new(
         LocalStore::new(&root, secret, config.public_base_url.clone())
             .with_context(|| format!("could not create the file directory {}", root.display()))?,
@@ -173,6 +175,17 @@ impl Application {
         let pool = pool(&config, options).await?;
         db::migrate(&pool).await.context("could not apply migrations")?;
         let secret = secret::load_or_generate(config.secret_key.as_deref(), &config.data_dir)?;
+        // Before anything else starts: a node whose file store differs from a live node's
+        // refuses to start (ADR 0006).
+        let (storage, local_files) = storage(&config, &secret).await?;
+        let identity = match &local_files {
+            Some(local) => StoreIdentity::local(local.root(), &secret)
+                .with_context(|| format!("could not mark the file directory {}", local.root().display()))?,
+            None => StoreIdentity::s3(config.s3.as_ref().context("no file store is configured")?),
+        };
+        let file_node = FileNode::join(&pool, identity)
+            .await
+            .context("refusing to start")?;
         password::warm_up().await;
 
         // One LISTEN connection per node wakes both feed readers, the projections and the hub.
@@ -205,17 +218,20 @@ impl Application {
         let live = LiveHub::start_waking(pool.clone(), projected, vec![projections_wake])
             .await
             .context("could not start the live feed")?;
-        let (storage, local_files) = storage(&config, &secret).await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
-            tokens: Arc::new(TokenKeys::new(&secret, config.access_token_expire_minutes)),
+            tokens: Arc::new(TokenKeys::with_ttl_seconds(
+                &secret,
+                config.access_token_ttl_seconds(),
+            )),
             commands: Arc::new(CommandBus::new(pool.clone(), projections.clone())),
             live: live.clone(),
             shutdown: shutdown_rx,
             websocket: config.websocket,
             storage,
             local_files,
+            file_node: file_node.clone(),
             files: config.files,
             limits: Arc::new(Limiters::new(config.limits)),
             metrics: Arc::new(Metrics::new(config.metrics_token.clone())),
@@ -234,6 +250,7 @@ impl Application {
             live,
             shutdown,
             embedded,
+            file_node,
         })
     }
 
@@ -264,6 +281,7 @@ impl Application {
         }
         self.live.shutdown();
         self.sweeper.abort();
+        self.file_node.leave().await;
         if let Some(p) = &self.projections {
             p.shutdown();
         }

@@ -21,12 +21,17 @@ pub struct Config {
     pub database: Option<PgConnectOptions>,
     /// `ZYNC_DATA_DIR`: embedded cluster, local files, generated secret.
     pub data_dir: PathBuf,
+    /// `FILES_DIR`: the local store's directory, `<data_dir>/files` when unset. Several nodes on
+    /// one database must all point it at one shared directory (ADR 0006).
+    pub files_dir: Option<PathBuf>,
     pub host: IpAddr,
     /// `PORT`; 0 picks a free port (tests).
     pub port: u16,
     /// `SECRET_KEY`; generated and kept in the data directory when absent.
     pub secret_key: Option<String>,
     pub access_token_expire_minutes: i64,
+    /// `ACCESS_TOKEN_EXPIRE_SECONDS`: a more precise lifetime; when set, it wins over the minutes.
+    pub access_token_expire_seconds: Option<i64>,
     /// `FRONTEND_ORIGIN`: comma-separated origins allowed by CORS.
     pub frontend_origins: Vec<String>,
     /// `DB_POOL_SIZE`.
@@ -79,10 +84,14 @@ impl Config {
             data_dir: get("ZYNC_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data")),
+            files_dir: get("FILES_DIR").map(PathBuf::from),
             host: parse_or(&get, "HOST", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
             port: parse_or(&get, "PORT", 8000)?,
             secret_key: get("SECRET_KEY"),
             access_token_expire_minutes: parse_or(&get, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?,
+            access_token_expire_seconds: get("ACCESS_TOKEN_EXPIRE_SECONDS")
+                .map(|_| parse_or(&get, "ACCESS_TOKEN_EXPIRE_SECONDS", 0))
+                .transpose()?,
             frontend_origins: get("FRONTEND_ORIGIN")
                 .map(|v| {
                     v.split(',')
@@ -123,6 +132,20 @@ impl Config {
                 body_timeout: Duration::from_secs(parse_or(&get, "HTTP_BODY_TIMEOUT_SECS", 30)?),
             },
         })
+    }
+
+    /// How long an access token lives, in seconds (at least one).
+    pub fn access_token_ttl_seconds(&self) -> i64 {
+        self.access_token_expire_seconds
+            .unwrap_or(self.access_token_expire_minutes.saturating_mul(60))
+            .max(1)
+    }
+
+    /// Where the local store keeps files: `FILES_DIR`, else `<data_dir>/files`.
+    pub fn local_files_dir(&self) -> PathBuf {
+        self.files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
     }
 
     pub fn with_data_dir(mut self, dir: impl AsRef<Path>) -> Self {
@@ -173,6 +196,9 @@ mod tests {
         assert_eq!(c.files.max_upload_bytes, 25 * 1024 * 1024);
         assert_eq!(c.files.access_url_expiry, Duration::from_secs(3600));
         assert!(c.public_base_url.is_none());
+        assert_eq!(c.local_files_dir(), PathBuf::from("data/files"));
+        let shared = config(&[("FILES_DIR", "/mnt/zync-files")]).unwrap();
+        assert_eq!(shared.local_files_dir(), PathBuf::from("/mnt/zync-files"));
         assert_eq!(c.http.header_timeout, Duration::from_secs(10));
         assert_eq!(c.http.body_timeout, Duration::from_secs(30));
     }
@@ -193,6 +219,12 @@ mod tests {
         assert_eq!(c.http.body_timeout, Duration::from_secs(120));
         assert_eq!(c.port, 9001);
         assert_eq!(c.access_token_expire_minutes, 5);
+        assert_eq!(c.access_token_ttl_seconds(), 300);
+        let precise = config(&[
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "5"),
+            ("ACCESS_TOKEN_EXPIRE_SECONDS", "3"),
+        ]);
+        assert_eq!(precise.unwrap().access_token_ttl_seconds(), 3);
         assert_eq!(c.frontend_origins, vec!["http://a.test", "http://b.test"]);
         assert!(c.database.is_some());
     }

@@ -12,6 +12,7 @@ use crate::limits::Limiters;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::storage::local::LocalStore;
+use crate::storage::nodes::FileNode;
 use crate::storage::ObjectStore;
 
 #[derive(Clone)]
@@ -28,6 +29,9 @@ pub struct AppState {
     pub storage: Arc<dyn ObjectStore>,
     /// The local store, when it is the one in use: `GET /files/{*key}` serves its signed links.
     pub local_files: Option<Arc<LocalStore>>,
+    /// This node's registration of its file store: `/readyz` asks it whether the store is still
+    /// the one every live node uses.
+    pub file_node: Arc<FileNode>,
     pub files: FileSettings,
     /// Rate limits (message posts, WebSocket frames, failed logins).
     pub limits: Arc<Limiters>,

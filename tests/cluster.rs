@@ -109,3 +109,134 @@ async fn two_processes_on_one_database_serve_one_identical_log() {
     drop(b);
     drop(a);
 }
+
+/// A file message uploaded through `node`: the multipart body built by hand (one `file` part).
+async fn upload(client: &reqwest::Client, node: &Node, user: &User, channel: &str, bytes: &[u8]) -> Value {
+    let boundary = "zync-cluster-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = client
+        .post(node.url(&format!("/messages/channels/{channel}/files")))
+        .bearer_auth(&user.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    call(req, 201).await
+}
+
+/// GETs a file link through `node` (the local store's links are relative to the server).
+async fn download(client: &reqwest::Client, node: &Node, link: &str) -> (u16, Vec<u8>) {
+    let resp = client.get(node.url(link)).send().await.expect("download sent");
+    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_file_uploaded_through_one_node_is_served_and_deleted_through_the_other() {
+    let db = db::fresh_database().await;
+    let url = db::database_url(&db);
+    let files = node::shared_files_dir(&url);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut a = Node::start("files-a", &url);
+    a.ready(&client).await;
+    let mut b = Node::start("files-b", &url);
+    b.ready(&client).await;
+
+    let alice = register(&client, &a, "alice").await;
+    let channel = call(
+        client
+            .post(a.url("/channels/"))
+            .bearer_auth(&alice.token)
+            .json(&json!({"name": "files", "description": "shared directory"})),
+        201,
+    )
+    .await;
+    let channel = channel["id"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let message = upload(&client, &a, &alice, channel, &bytes).await;
+    let (id, key) = (
+        message["id"].as_str().unwrap(),
+        message["s3_key"].as_str().unwrap(),
+    );
+    let stored = files.join(key);
+    assert!(stored.is_file(), "{} holds the upload", stored.display());
+
+    // A link handed out by either node is served by the other, byte for byte.
+    let access = format!("/messages/{id}/access-url");
+    for (giver, server) in [(&b, &a), (&a, &b)] {
+        let link = call(client.get(giver.url(&access)).bearer_auth(&alice.token), 200).await;
+        let link = link["access_url"].as_str().unwrap();
+        assert_eq!(
+            download(&client, server, link).await,
+            (200, bytes.clone()),
+            "{link}"
+        );
+    }
+
+    let link = call(client.get(a.url(&access)).bearer_auth(&alice.token), 200).await;
+    let link = link["access_url"].as_str().unwrap().to_string();
+    call(
+        client
+            .delete(b.url(&format!("/messages/{id}")))
+            .bearer_auth(&alice.token),
+        200,
+    )
+    .await;
+    assert!(
+        !stored.exists(),
+        "deleting through node B removed the file node A stored"
+    );
+    for node in [&a, &b] {
+        let (status, body) = download(&client, node, &link).await;
+        assert_eq!(status, 404, "node {}", node.name);
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["detail"], "File not found");
+    }
+    drop(b);
+    drop(a);
+    let _ = std::fs::remove_dir_all(&files);
+}
+
+#[tokio::test]
+async fn a_node_with_a_file_directory_of_its_own_is_refused_at_startup() {
+    let db = db::fresh_database().await;
+    let url = db::database_url(&db);
+    let client = reqwest::Client::new();
+    let root = std::env::temp_dir().join(format!("zync-private-{}", uuid::Uuid::now_v7().simple()));
+    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
+    let mut a = Node::start_with("private-a", &url, &[("FILES_DIR", dir_a.to_str().unwrap())]);
+    a.ready(&client).await;
+    let mut b = Node::start_with("private-b", &url, &[("FILES_DIR", dir_b.to_str().unwrap())]);
+    let log = b.refused().await;
+
+    // The refusal names both stores, both directories and what to do.
+    let store_a = std::fs::read_to_string(dir_a.join(".zync-store-id")).unwrap();
+    let store_b = std::fs::read_to_string(dir_b.join(".zync-store-id")).unwrap();
+    for needle in [
+        store_a.trim(),
+        store_b.trim(),
+        dir_a.to_str().unwrap(),
+        dir_b.to_str().unwrap(),
+        "FILES_DIR",
+    ] {
+        assert!(log.contains(needle), "the refusal mentions {needle}:\n{log}");
+    }
+    // Node A goes on serving.
+    call(client.get(a.url("/readyz")), 200).await;
+
+    // Once A has stopped (and said goodbye), a node with another directory may start.
+    drop(a);
+    let mut c = Node::start_with("private-c", &url, &[("FILES_DIR", dir_b.to_str().unwrap())]);
+    c.ready(&client).await;
+    drop(c);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -42,6 +42,11 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8], ttl_minutes: i64) -> Self {
+        Self::with_ttl_seconds(secret, ttl_minutes.max(1) * 60)
+    }
+
+    /// Tokens valid for `ttl_seconds` (at least one).
+    pub fn with_ttl_seconds(secret: &[u8], ttl_seconds: i64) -> Self {
         // The algorithm is pinned: a token claiming `none` or RS256 is refused before any
         // signature check, so a public key can never be used as an HMAC secret.
         let mut validation = Validation::new(Algorithm::HS256);
@@ -53,7 +58,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
-            ttl_seconds: ttl_minutes.max(1) * 60,
+            ttl_seconds: ttl_seconds.max(1),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Probes for load balancers and orchestrators. `/healthz`: the process is up and serving HTTP
-//! (restart it if not). `/readyz`: this node can serve correct answers now — the database answers
-//! and the read tables are close to the log (send it no traffic if not). Neither needs a token,
-//! and neither says anything about users or their content.
+//! (restart it if not). `/readyz`: this node can serve correct answers now — the database answers,
+//! the read tables are close to the log, and its file store is the one every live node uses (send
+//! it no traffic if not). Neither needs a token, and neither says anything about users or their
+//! content.
 
 use std::time::Duration;
 
@@ -60,18 +61,25 @@ pub async fn healthz() -> Json<Health> {
     get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "The database is unreachable, or the read tables are far behind the log", body = ErrorBody),
+        (status = 503, description = "The database is unreachable, the read tables are far behind the log, or this node's file store is not the other nodes' (ADR 0006)", body = ErrorBody),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let answer = tokio::time::timeout(DATABASE_CHECK_TIMEOUT, lags(&state.pool)).await;
-    match answer.map(|read| read.map(|l| l.slowest())) {
-        Ok(Ok(lag)) if lag <= MAX_PROJECTION_LAG => Json(Readiness {
+    let checks = async {
+        let lag = lags(&state.pool).await?.slowest();
+        Ok::<_, sqlx::Error>((lag, state.file_node.problem().await?))
+    };
+    let answer = tokio::time::timeout(DATABASE_CHECK_TIMEOUT, checks).await;
+    match answer {
+        Ok(Ok((_, Some(problem)))) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("Not ready: {problem}")).into_response()
+        }
+        Ok(Ok((lag, None))) if lag <= MAX_PROJECTION_LAG => Json(Readiness {
             status: "ready".into(),
             projection_lag: lag,
         })
         .into_response(),
-        Ok(Ok(lag)) => ApiError::new(
+        Ok(Ok((lag, None))) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("Not ready: the read tables are {lag} positions behind the log"),
         )

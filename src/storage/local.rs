@@ -146,11 +146,16 @@ impl LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StorageError::NotFound),
             Err(e) => return Err(StorageError::Unavailable(e.to_string())),
         };
-        let len = file
+        let metadata = file
             .metadata()
             .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?
-            .len();
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        // A directory opens too (`media`, say) but reads as an error part way through the
+        // response: only regular files are objects.
+        if !metadata.is_file() {
+            return Err(StorageError::NotFound);
+        }
+        let len = metadata.len();
         let content_type = fs::read_to_string(self.meta_path(key))
             .await
             .map(|s| s.trim().to_string())

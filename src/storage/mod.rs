@@ -3,6 +3,8 @@
 //! S3-compatible endpoint).
 
 pub mod disposition;
+pub mod marker;
+pub mod nodes;
 pub mod s3;
 mod sniff;
 

@@ -12,7 +12,8 @@
 //! | code | when |
 //! |---|---|
 //! | 1001 | the server is shutting down, or the socket was idle: nothing (not even a pong) arrived for `WS_IDLE_TIMEOUT_SECS`. Reconnect (and resume) at once, any node |
-//! | 1008 | missing, invalid, expired or revoked token (user deleted, password changed); Zync socket also: invalid or unknown channel, not (or no longer) a member, channel deleted. Clients read it as "log in again" |
+//! | 1008 | missing, invalid, expired or revoked token (user deleted, password changed, logged out), and on an open socket when its token expires (reason `token expired`, within a second of `exp`); Zync socket also: invalid or unknown channel, not (or no longer) a member, channel deleted. Clients read it as "log in again" |
+//! | 1009 | the client sent a message larger than 16 KiB |
 //! | 1011 | a server error (the database unavailable, say): reconnect with backoff |
 //! | 1013 | Zync socket: the client fell behind (see below). Reconnect after a pause |
 //! | 4008 | native socket: the client fell behind. Preceded by `{"type":"resync_required","position":P}`, `P` being the position of the last frame queued for it; reconnect with `resume_from=P` |
@@ -47,6 +48,7 @@ use crate::state::AppState;
 pub mod close {
     pub const AWAY: u16 = 1001;
     pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
     pub const ERROR: u16 = 1011;
     pub const AGAIN: u16 = 1013;
     pub const RESYNC: u16 = 4008;
@@ -54,7 +56,7 @@ pub mod close {
 }
 
 /// Clients only ever send small control frames (typing); anything bigger is refused by the
-/// WebSocket layer, which ends the session.
+/// WebSocket layer, and the session closes with 1009.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// The per-socket read buffer, allocated up front for every connection. tungstenite's default
 /// (128 KiB) is for sockets that receive a lot; ours receive a typing frame now and then, and a
@@ -106,16 +108,22 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// Checks a `?token=` the way the `Authorization` header is checked (live user, current
 /// credential version). Also used to re-check a session when an event may have revoked it.
 async fn authenticate(state: &AppState, token: Option<&str>) -> Result<CurrentUser, Ending> {
+    use crate::auth::token::Rejected;
     let token = token.map(str::trim).filter(|t| !t.is_empty());
     let Some(token) = token else {
         state.metrics.auth_failure(AuthFailure::TokenMissing);
         return Err(Ending::policy("missing token"));
     };
     CurrentUser::from_token(state, token).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::UNAUTHORIZED {
-            Ending::policy("invalid or expired token")
-        } else {
+        if e.status != axum::http::StatusCode::UNAUTHORIZED {
             Ending::unavailable()
+        } else if state.tokens.verify(token).err() == Some(Rejected::Expired) {
+            Ending::policy(TOKEN_EXPIRED)
+        } else {
+            Ending::policy("invalid or expired token")
         }
     })
 }
+
+/// The close reason when a token expires, at the handshake or on an open socket.
+pub const TOKEN_EXPIRED: &str = "token expired";

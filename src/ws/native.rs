@@ -58,7 +58,8 @@ const TYPING_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// Frames are `{"type","position","data"}`; the first is `{"type":"ready","position":P}`. With
 /// `resume_from=P` every visible event after `P` is sent first. A client that falls behind gets
 /// `{"type":"resync_required","position":P}` and close 4008; a bad `resume_from` closes with 4400;
-/// a bad or revoked token with 1008; shutdown or idle 1001; server trouble 1011.
+/// a bad, revoked or (later) expired token with 1008; a client message over 16 KiB with 1009;
+/// shutdown or idle 1001; server trouble 1011.
 /// Client frame: `{"type":"typing","channel_id":".."}`.
 #[utoipa::path(
     get, path = "/v1/ws", tag = "live", operation_id = "native_socket",
@@ -105,6 +106,8 @@ struct UserStream {
     state: AppState,
     token: String,
     user: Uuid,
+    /// The token's `exp`: the session closes when it passes.
+    expires_at: i64,
     hub: broadcast::Receiver<LiveItem>,
     memberships: Memberships,
     /// The last event examined, visible or not: the hub's copies of it and of anything before it
@@ -130,7 +133,8 @@ impl UserStream {
         token: Option<String>,
         resume_from: Option<String>,
     ) -> Result<Self, Ending> {
-        let user = authenticate(&state, token.as_deref()).await?.id;
+        let current = authenticate(&state, token.as_deref()).await?;
+        let user = current.id;
         let start = match resume_from {
             None => head,
             Some(raw) => resume_cursor(&state, &raw).await?,
@@ -146,6 +150,7 @@ impl UserStream {
             state,
             token: token.unwrap_or_default(),
             user,
+            expires_at: current.token.expires_at,
             hub,
             memberships,
             last: start,
@@ -228,6 +233,10 @@ impl UserStream {
 impl Protocol for UserStream {
     async fn recv(&mut self) -> Result<LiveItem, RecvError> {
         self.hub.recv().await
+    }
+
+    fn token_expires_at(&self) -> i64 {
+        self.expires_at
     }
 
     fn user(&self) -> Uuid {

@@ -110,6 +110,10 @@ pub trait Protocol: Send {
     /// The authenticated user: the frame limit is theirs, over all their sockets on this node.
     fn user(&self) -> Uuid;
 
+    /// The `exp` of the token the session was opened with (unix seconds): the session closes
+    /// with 1008 when it passes, as a request with that token would be refused.
+    fn token_expires_at(&self) -> i64;
+
     /// The client sent frames faster than `RATE_LIMIT_WS_FRAMES` allows: they are dropped, and
     /// this is called once per stretch of refusals (so the notice can't be amplified).
     fn on_throttled(&mut self, _retry_after: Duration, _out: &mut Vec<Frame>) {}

@@ -17,12 +17,12 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
+use tokio::time::{interval_at, sleep, sleep_until, Instant, MissedTickBehavior};
 
 use std::sync::Arc;
 
-use super::close;
 use super::protocol::{Ending, Frame, Protocol};
+use super::{close, TOKEN_EXPIRED};
 use crate::limits::Limiters;
 use crate::state::{AppState, WebSocketSettings};
 
@@ -110,6 +110,8 @@ impl Session {
         tokio::pin!(stall);
         let mut ping = interval_at(Instant::now() + ping_interval, ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let expiry = sleep_until(expiry_deadline(protocol.token_expires_at()));
+        tokio::pin!(expiry);
         let mut produced = Vec::new();
 
         loop {
@@ -118,7 +120,13 @@ impl Session {
             let step: Result<(), Exit> = tokio::select! {
                 biased;
                 _ = &mut shutdown => Err(Exit::Close(Ending::shutdown())),
+                // What a revocation does (`authenticate` would now refuse the token), without
+                // waiting for an event that will never come.
+                _ = &mut expiry => Err(Exit::Close(Ending::policy(TOKEN_EXPIRED))),
                 incoming = self.stream.next() => match incoming {
+                    Some(Err(e)) if too_big(&e) => {
+                        Err(Exit::Close(Ending::new(close::TOO_BIG, "message too big")))
+                    }
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Err(Exit::Quit),
                     Some(Ok(message)) => {
                         // Anything at all (a pong included) proves the client alive.
@@ -288,6 +296,29 @@ impl Session {
             .await;
         }
     }
+}
+
+/// When a token whose `exp` is `exp` stops being accepted: requests compare whole seconds with no
+/// leeway, so a token is good through the second `exp` names, and the session ends with it.
+fn expiry_deadline(exp: i64) -> Instant {
+    let left_ms = exp
+        .saturating_add(1)
+        .saturating_mul(1000)
+        .saturating_sub(chrono::Utc::now().timestamp_millis());
+    Instant::now() + Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
+}
+
+/// Whether the WebSocket layer refused a message for its size (over `MAX_CLIENT_MESSAGE`). That
+/// ends the stream, but the socket can still carry our close frame. A refused frame under the
+/// layer's frame limit (16 MiB) was read whole, so closing leaves no unread input behind to turn
+/// the close into a reset; past that limit the close frame is sent all the same, best effort.
+fn too_big(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    matches!(
+        e.source()
+            .and_then(|inner| inner.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
 
 /// Drains the queue into the socket in order, then the session's last words.

@@ -20,9 +20,10 @@ use crate::state::AppState;
 /// After the upgrade, every message created in the channel (on any node) arrives as one text
 /// frame holding its MessageRead, exactly as the POST answered it. Nothing else is sent.
 /// Closes with 1008 for a missing/invalid/expired token, an invalid or unknown channel, a caller
-/// who is not a member, and later when the user leaves, the channel is deleted, or the user is
-/// deleted or changes password; 1013 when the client falls behind; 1001 on server shutdown or
-/// when idle; 1011 on a server error.
+/// who is not a member, and later when the user leaves, the channel is deleted, the user is
+/// deleted or changes password, or the token expires; 1009 for a client message over 16 KiB;
+/// 1013 when the client falls behind; 1001 on server shutdown or when idle; 1011 on a server
+/// error.
 #[utoipa::path(
     get, path = "/ws/{channel_id}", tag = "live", operation_id = "zync_socket",
     params(
@@ -61,6 +62,8 @@ struct ChannelStream {
     state: AppState,
     token: String,
     user: Uuid,
+    /// The token's `exp`: the session closes when it passes.
+    expires_at: i64,
     channel: Uuid,
     hub: broadcast::Receiver<LiveItem>,
 }
@@ -76,7 +79,8 @@ impl ChannelStream {
         let Some((hub, channel)) = subscription else {
             return Err(Ending::policy("invalid channel id"));
         };
-        let user = authenticate(&state, token.as_deref()).await?.id;
+        let current = authenticate(&state, token.as_deref()).await?;
+        let user = current.id;
         match channels::access(&state.pool, channel, user).await {
             Ok(Some(access)) if access.is_member => {}
             Ok(_) => return Err(Ending::policy("not a member of this channel")),
@@ -86,6 +90,7 @@ impl ChannelStream {
             token: token.unwrap_or_default(),
             state,
             user,
+            expires_at: current.token.expires_at,
             channel,
             hub,
         })
@@ -101,6 +106,10 @@ impl Protocol for ChannelStream {
     /// (a Zync client has nothing to show for a notice).
     fn user(&self) -> Uuid {
         self.user
+    }
+
+    fn token_expires_at(&self) -> i64 {
+        self.expires_at
     }
 
     async fn on_item(&mut self, item: LiveItem, out: &mut Vec<Frame>) -> Result<(), Ending> {

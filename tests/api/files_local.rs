@@ -237,3 +237,28 @@ async fn office_documents_keep_their_declared_type() {
         .expect(201);
     assert_eq!(m["content_type"], "application/zip");
 }
+
+#[tokio::test]
+async fn a_signed_link_to_a_directory_is_not_a_file() {
+    let (app, files, room) = files_room().await;
+    upload(
+        &app,
+        &room.member,
+        &room.channel,
+        "a.png",
+        "image/png",
+        &png(4, 4),
+    )
+    .await
+    .expect(201);
+    assert!(files.join("media").is_dir());
+    // Only the server signs links; a store on the same directory with the same secret signs the
+    // ones it would, had a key ever named a directory.
+    let secret = crate::users_support::app_secret(&app);
+    let signer = zync::storage::local::LocalStore::new(&files, secret.as_bytes(), None).unwrap();
+    let expires = chrono::Utc::now().timestamp() + 600;
+    let url = signer.link("media", expires, None);
+    let got = download(&app, &url).await;
+    assert_eq!(got.status, 404, "{url}");
+    assert_eq!(got.detail(), "File not found");
+}

@@ -145,7 +145,7 @@ pub async fn app_with_files(
     let mut files = None;
     let app = TestApp::spawn_with(|config| {
         let config = adjust(config);
-        files = Some(config.data_dir.join("files"));
+        files = Some(config.local_files_dir());
         config
     })
     .await;

@@ -1,5 +1,6 @@
 //! `/healthz` and `/readyz`: open to anyone, and `/readyz` says "not ready" (503 with a detail)
-//! exactly when this node cannot answer correctly: no database, or read tables far behind the log.
+//! exactly when this node cannot answer correctly: no database, read tables far behind the log, or
+//! a file store that is not the one every live node uses.
 
 use std::time::Duration;
 
@@ -87,4 +88,57 @@ async fn not_ready_while_the_read_tables_are_far_behind_the_log() {
         "{}",
         behind.detail()
     );
+}
+
+#[tokio::test]
+async fn not_ready_while_a_live_node_uses_another_file_store() {
+    let (app, files) = crate::files_support::app_with_files(|c| c).await;
+    app.get("/readyz", None).await.expect(200);
+    // A node that was silent (a long pause) comes back with a directory of its own: it was not
+    // there to be refused at startup, so this node finds out now.
+    sqlx::query(
+        "INSERT INTO file_store_nodes (node_id, host, store_id, location, link_signer)
+         SELECT $1, 'elsewhere pid 1', 'local:other', '/srv/other', link_signer
+           FROM file_store_nodes LIMIT 1",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let conflict = app.get("/readyz", None).await;
+    assert_eq!(conflict.status, 503, "{:?}", conflict.body);
+    for needle in ["/srv/other", "local:other", "elsewhere", "FILES_DIR"] {
+        assert!(conflict.detail().contains(needle), "{}", conflict.detail());
+    }
+    sqlx::query("DELETE FROM file_store_nodes WHERE store_id = 'local:other'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.get("/readyz", None).await.expect(200);
+
+    // The same store, but links signed with another SECRET_KEY: this node's links would be
+    // refused there.
+    sqlx::query(
+        "INSERT INTO file_store_nodes (node_id, host, store_id, location, link_signer)
+         SELECT $1, 'elsewhere pid 2', store_id, location, 'another key'
+           FROM file_store_nodes LIMIT 1",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let conflict = app.get("/readyz", None).await;
+    assert_eq!(conflict.status, 503, "{:?}", conflict.body);
+    assert!(conflict.detail().contains("SECRET_KEY"), "{}", conflict.detail());
+    sqlx::query("DELETE FROM file_store_nodes WHERE link_signer = 'another key'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.get("/readyz", None).await.expect(200);
+
+    // The shared directory replaced under the running node (remounted empty, say).
+    std::fs::remove_file(files.join(".zync-store-id")).unwrap();
+    let gone = app.get("/readyz", None).await;
+    assert_eq!(gone.status, 503, "{:?}", gone.body);
+    assert!(gone.detail().contains("no longer holds"), "{}", gone.detail());
 }

@@ -56,6 +56,7 @@ pub struct TestUser {
 /// The configuration every test app starts from: no environment involved.
 pub fn test_config(db: PgConnectOptions) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("default config");
+    config.files_dir = Some(shared_files_dir(&db));
     config.database = Some(db);
     config.host = [127, 0, 0, 1].into();
     config.port = 0;
@@ -63,6 +64,13 @@ pub fn test_config(db: PgConnectOptions) -> Config {
     config.secret_key = Some("test-secret-key-that-is-long-enough-0123456789".into());
     config.data_dir = std::env::temp_dir().join(format!("zync-app-{}", uuid::Uuid::now_v7().simple()));
     config
+}
+
+/// The file directory of every app on `db`: nodes on one database share their files (ADR 0006;
+/// a node with a directory of its own would be refused), and a restarted app finds its files.
+pub fn shared_files_dir(db: &PgConnectOptions) -> std::path::PathBuf {
+    let name = db.get_database().expect("the harness names the database");
+    std::env::temp_dir().join(format!("zync-files-{name}"))
 }
 
 impl TestApp {

@@ -1,4 +1,4 @@
-//! Heartbeats, idle detection and shutdown, on both sockets.
+//! Heartbeats, idle detection, shutdown, oversized messages and token expiry, on both sockets.
 
 use std::time::Duration;
 
@@ -99,4 +99,80 @@ async fn shutdown_closes_open_sockets_with_1001() {
         let (seen, code) = until_close(ws).await;
         assert_eq!(code, Some(1001), "{name} socket; frames before: {seen:?}");
     }
+}
+
+/// The close frame that ends `ws` (code and reason), after any frames; `None` if the connection
+/// ended without one.
+async fn close_frame(ws: &mut crate::ws_support::Ws) -> Option<(u16, String)> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the socket closes in time")
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_with_1009() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn().await;
+    let user = app.register("user").await;
+    let channel = channel_with(&app, &user, &[], "general").await;
+    let mut z = zync(&app, &user.token, &channel).await;
+    let (mut n, _) = native(&app, &user).await;
+    let megabyte = "x".repeat(1024 * 1024);
+    for (name, ws) in [("zync", &mut z), ("native", &mut n)] {
+        ws.send(Message::Text(megabyte.clone().into()))
+            .await
+            .expect("the frame is sent");
+        let close = close_frame(ws).await;
+        assert_eq!(
+            close.as_ref().map(|(code, _)| *code),
+            Some(1009),
+            "{name} socket: {close:?}"
+        );
+    }
+    // Other sockets of the user are unaffected.
+    let (mut again, _) = native(&app, &user).await;
+    crate::ws_support::touch_profile(&app, &user, "still here").await;
+    assert_eq!(frame(&mut again).await["type"], "user.updated");
+}
+
+#[tokio::test]
+async fn open_sockets_close_with_1008_when_their_token_expires() {
+    let app = TestApp::spawn_with(|mut c| {
+        c.access_token_expire_seconds = Some(3);
+        c
+    })
+    .await;
+    let user = app.register("user").await;
+    let channel = channel_with(&app, &user, &[], "general").await;
+    // A fresh token, so the sockets open well before it expires.
+    let token = app.login(&user.username, &user.password).await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = crate::support::TestUser { token, ..user };
+    let mut z = zync(&app, &user.token, &channel).await;
+    let (mut n, _) = native(&app, &user).await;
+    for (name, ws) in [("zync", &mut z), ("native", &mut n)] {
+        let close = close_frame(ws).await;
+        assert_eq!(close, Some((1008, "token expired".to_string())), "{name} socket");
+    }
+    // A socket opened with the expired token is refused the same way.
+    let mut late = zync(&app, &user.token, &channel).await;
+    assert_eq!(
+        close_frame(&mut late).await,
+        Some((1008, "token expired".to_string()))
+    );
 }

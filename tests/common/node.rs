@@ -20,6 +20,20 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The file directory every node on `database_url` shares, as an operator running several nodes
+/// sets `FILES_DIR` (ADR 0006): one per database, so tests never see each other's files.
+pub fn shared_files_dir(database_url: &str) -> PathBuf {
+    let name: String = database_url
+        .split('?')
+        .next()
+        .and_then(|url| url.rsplit('/').next())
+        .unwrap_or("db")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    std::env::temp_dir().join(format!("zync-cluster-files-{name}"))
+}
+
 /// One server process. Dropping it stops the process (also when a test panics).
 pub struct Node {
     pub name: &'static str,
@@ -33,7 +47,8 @@ impl Node {
         Self::start_with(name, database_url, &[])
     }
 
-    /// [`Node::start`] with extra environment variables.
+    /// [`Node::start`] with extra environment variables (a `FILES_DIR` of its own, say: by
+    /// default every node on one database shares [`shared_files_dir`]).
     pub fn start_with(name: &'static str, database_url: &str, env: &[(&str, &str)]) -> Self {
         let dir = std::env::temp_dir().join(format!("zync-cluster-{name}-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -48,6 +63,7 @@ impl Node {
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("ZYNC_DATA_DIR", dir.join("data"))
+            .env("FILES_DIR", shared_files_dir(database_url))
             .env("DB_POOL_SIZE", "8")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
@@ -74,6 +90,24 @@ impl Node {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself (a refused start), and returns its log.
+    pub async fn refused(&mut self) -> String {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(!status.success(), "node {} exited with {status}", self.name);
+                return self.log();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {} still running after {STARTUP:?}:\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until `GET /` answers 200.
