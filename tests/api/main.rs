@@ -48,6 +48,7 @@ mod rate_limits;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
 mod slow_clients;
+mod usernames;
 mod users;
 mod users_events;
 mod users_read;
