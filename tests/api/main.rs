@@ -28,6 +28,7 @@ mod feed;
 mod files_lifecycle;
 mod files_limits;
 mod files_local;
+mod files_origin;
 mod files_s3;
 mod files_support;
 mod health;
