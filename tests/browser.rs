@@ -78,12 +78,20 @@ async fn the_web_client_flow_shows_an_uploaded_image_from_another_origin() {
     };
     browser.close().await;
 
-    assert_eq!(result["error"], Value::Null, "the page failed: {}", result["error"]);
+    assert_eq!(
+        result["error"],
+        Value::Null,
+        "the page failed: {}",
+        result["error"]
+    );
     assert_eq!(result["ok"], true, "{result}");
     // The browser decoded the PNG: it knows its real size.
     assert_eq!(result["naturalWidth"], 7, "{result}");
     assert_eq!(result["naturalHeight"], 5, "{result}");
     let src = result["src"].as_str().unwrap();
-    assert!(src.starts_with(&format!("{api}/files/media/")), "an absolute link on the API: {src}");
+    assert!(
+        src.starts_with(&format!("{api}/files/media/")),
+        "an absolute link on the API: {src}"
+    );
     assert_eq!(result["username"], format!("Browser User {suffix}"));
 }

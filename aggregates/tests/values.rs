@@ -167,12 +167,32 @@ fn every_text_value_has_its_field_and_bounds() {
 fn username_parse_strict_charset() {
     // Zync accepted any name: e-mail-like, punctuated, inner spaces, any script.
     for ok in [
-        "alice", "Alice_01", "a.b-c", "___", "élodie", "Ünal", "a@b.test", "alice!", "a+b", "al ice",
-        "Mary Ann Smith", "nbsp\u{a0}x", "日本", "😀", "x",
+        "alice",
+        "Alice_01",
+        "a.b-c",
+        "___",
+        "élodie",
+        "Ünal",
+        "a@b.test",
+        "alice!",
+        "a+b",
+        "al ice",
+        "Mary Ann Smith",
+        "nbsp\u{a0}x",
+        "日本",
+        "😀",
+        "x",
     ] {
         assert!(Username::parse_strict(ok).is_ok(), "{ok:?} should be accepted");
     }
-    for bad in ["tab\there", "new\nline", "bell\u{7}x", "del\u{7f}x", "c1\u{85}x", "ls\u{2028}x"] {
+    for bad in [
+        "tab\there",
+        "new\nline",
+        "bell\u{7}x",
+        "del\u{7f}x",
+        "c1\u{85}x",
+        "ls\u{2028}x",
+    ] {
         assert_err(Username::parse_strict(bad), "username", "string_pattern_mismatch");
     }
     for blank in [" ", "   ", "\u{3000}"] {
@@ -180,7 +200,11 @@ fn username_parse_strict_charset() {
     }
     // Length is still checked first, with its own kind.
     assert_err(Username::parse_strict(""), "username", "string_too_short");
-    assert_err(Username::parse_strict("a".repeat(51)), "username", "string_too_long");
+    assert_err(
+        Username::parse_strict("a".repeat(51)),
+        "username",
+        "string_too_long",
+    );
     // What counts of a typed name: the same at registration, login and update.
     assert_eq!(Username::typed("  Mary Ann \t"), "Mary Ann");
 }

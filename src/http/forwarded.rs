@@ -63,9 +63,9 @@ pub fn read<'a>(
     if let Some(last) = elements(&all.join(",")).last() {
         for (name, value) in last {
             if name.eq_ignore_ascii_case("proto") {
-                found.proto = scheme(&value);
+                found.proto = scheme(value);
             } else if name.eq_ignore_ascii_case("host") {
-                found.host = valid_host(&value);
+                found.host = valid_host(value);
             }
         }
     }

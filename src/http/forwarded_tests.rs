@@ -1,7 +1,11 @@
 use super::*;
 
 fn fwd(forwarded: &[&str], proto: &[&str], host: &[&str]) -> Forwarded {
-    read(forwarded.iter().copied(), proto.iter().copied(), host.iter().copied())
+    read(
+        forwarded.iter().copied(),
+        proto.iter().copied(),
+        host.iter().copied(),
+    )
 }
 
 #[test]
@@ -11,18 +15,28 @@ fn forwarded_proto_and_host_of_the_last_element() {
     assert_eq!(f.host.as_deref(), Some("chat.example.com"));
     // A client may send its own element first; the proxy's is the last, across header lines too.
     let f = fwd(
-        &["host=evil.test;proto=http", "for=1.2.3.4;host=\"Chat.Example.com:8443\";proto=HTTPS"],
+        &[
+            "host=evil.test;proto=http",
+            "for=1.2.3.4;host=\"Chat.Example.com:8443\";proto=HTTPS",
+        ],
         &[],
         &[],
     );
-    assert_eq!((f.proto, f.host.as_deref()), (Some("https"), Some("chat.example.com:8443")));
+    assert_eq!(
+        (f.proto, f.host.as_deref()),
+        (Some("https"), Some("chat.example.com:8443"))
+    );
     let f = fwd(&["host=evil.test, for=10.0.0.1;proto=https"], &[], &[]);
     assert_eq!((f.proto, f.host), (Some("https"), None));
 }
 
 #[test]
 fn quoted_values_may_hold_separators_and_escapes() {
-    let f = fwd(&[r#"for="[2001:db8::1]:4711";host="[2001:db8::2]:8080";proto=https"#], &[], &[]);
+    let f = fwd(
+        &[r#"for="[2001:db8::1]:4711";host="[2001:db8::2]:8080";proto=https"#],
+        &[],
+        &[],
+    );
     assert_eq!(f.host.as_deref(), Some("[2001:db8::2]:8080"));
     assert_eq!(f.proto, Some("https"));
     let f = fwd(&[r#"for="a,b;c\"d";proto=https"#], &[], &[]);
@@ -46,7 +60,10 @@ fn malformed_elements_are_dropped_whole() {
 #[test]
 fn x_forwarded_headers_fill_what_forwarded_did_not_say() {
     let f = fwd(&[], &["https"], &["chat.example.com"]);
-    assert_eq!((f.proto, f.host.as_deref()), (Some("https"), Some("chat.example.com")));
+    assert_eq!(
+        (f.proto, f.host.as_deref()),
+        (Some("https"), Some("chat.example.com"))
+    );
     let f = fwd(&["proto=https"], &["http"], &["a.test, b.test"]);
     assert_eq!((f.proto, f.host.as_deref()), (Some("https"), Some("b.test")));
     let f = fwd(&[], &["gopher", "ftp"], &["a b", "x.test/path"]);
@@ -66,7 +83,10 @@ fn only_plain_hosts_are_valid() {
     ] {
         assert!(valid_host(ok).is_some(), "{ok}");
     }
-    assert_eq!(valid_host("Chat.Example.COM:80").as_deref(), Some("chat.example.com:80"));
+    assert_eq!(
+        valid_host("Chat.Example.COM:80").as_deref(),
+        Some("chat.example.com:80")
+    );
     for bad in [
         "",
         "evil.test/path",

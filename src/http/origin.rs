@@ -143,20 +143,35 @@ mod tests {
             ("x-forwarded-host", "chat.example.com"),
         ];
         assert_eq!(origin(&proxied, "1.2.3.4:5", ""), "http://internal:8000");
-        assert_eq!(origin(&proxied, "1.2.3.4:5", "10.0.0.0/8"), "http://internal:8000");
-        assert_eq!(origin(&proxied, "10.1.1.1:5", "10.0.0.0/8"), "https://chat.example.com");
-        let standard = [("host", "internal"), ("forwarded", "proto=https;host=chat.example.com")];
+        assert_eq!(
+            origin(&proxied, "1.2.3.4:5", "10.0.0.0/8"),
+            "http://internal:8000"
+        );
+        assert_eq!(
+            origin(&proxied, "10.1.1.1:5", "10.0.0.0/8"),
+            "https://chat.example.com"
+        );
+        let standard = [
+            ("host", "internal"),
+            ("forwarded", "proto=https;host=chat.example.com"),
+        ];
         assert_eq!(origin(&standard, "[::1]:5", "::1"), "https://chat.example.com");
     }
 
     #[test]
     fn a_bad_or_missing_host_falls_back_to_the_connection() {
-        assert_eq!(origin(&[("host", "evil.test/x?")], "1.2.3.4:5", ""), "http://10.0.0.5:8000");
+        assert_eq!(
+            origin(&[("host", "evil.test/x?")], "1.2.3.4:5", ""),
+            "http://10.0.0.5:8000"
+        );
         assert_eq!(origin(&[], "1.2.3.4:5", ""), "http://10.0.0.5:8000");
         // A trusted proxy's bad host is ignored too; the request's own is used.
         let bad = [("host", "ok.test"), ("x-forwarded-host", "a b")];
         assert_eq!(origin(&bad, "10.1.1.1:5", "10.0.0.0/8"), "http://ok.test");
         assert_eq!(authority_of("[::]:80".parse().unwrap()), "[::1]:80");
-        assert_eq!(authority_of("[::ffff:10.0.0.1]:80".parse().unwrap()), "10.0.0.1:80");
+        assert_eq!(
+            authority_of("[::ffff:10.0.0.1]:80".parse().unwrap()),
+            "10.0.0.1:80"
+        );
     }
 }

@@ -40,7 +40,10 @@ async fn a_png_uploads_and_downloads_byte_for_byte() {
     // Any member (here the owner) gets a link; anyone holding it downloads the file.
     let url = link(&app, &room.owner, m["id"].as_str().unwrap()).await;
     // Absolute, on the host the client asked (here the loopback address and port).
-    assert!(url.starts_with(&app.url(&format!("/files/{key}?expires="))), "{url}");
+    assert!(
+        url.starts_with(&app.url(&format!("/files/{key}?expires="))),
+        "{url}"
+    );
     let got = download(&app, &url).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, bytes);

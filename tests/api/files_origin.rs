@@ -102,7 +102,10 @@ async fn a_trusted_proxy_names_the_scheme_and_host() {
         &app,
         token,
         &id,
-        &[("x-forwarded-proto", "https"), ("x-forwarded-host", "chat.example.com")],
+        &[
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "chat.example.com"),
+        ],
     )
     .await;
     // The link's signature does not depend on the host: served here, it downloads.
@@ -113,7 +116,10 @@ async fn a_trusted_proxy_names_the_scheme_and_host() {
         &app,
         token,
         &id,
-        &[("forwarded", r#"for=192.0.2.1;proto=https;host="files.example.org:8443""#)],
+        &[(
+            "forwarded",
+            r#"for=192.0.2.1;proto=https;host="files.example.org:8443""#,
+        )],
     )
     .await;
     on_app(&app, &url, "https://files.example.org:8443");
@@ -123,7 +129,10 @@ async fn a_trusted_proxy_names_the_scheme_and_host() {
         token,
         &id,
         &[
-            ("forwarded", "host=client-made-up.test, for=192.0.2.1;host=proxy.example"),
+            (
+                "forwarded",
+                "host=client-made-up.test, for=192.0.2.1;host=proxy.example",
+            ),
             ("x-forwarded-host", "other.example"),
             ("x-forwarded-proto", "https"),
         ],
@@ -142,7 +151,10 @@ async fn a_trusted_proxy_names_the_scheme_and_host() {
         &app,
         token,
         &id,
-        &[("x-forwarded-host", "evil.test/phish?"), ("x-forwarded-proto", "javascript")],
+        &[
+            ("x-forwarded-host", "evil.test/phish?"),
+            ("x-forwarded-proto", "javascript"),
+        ],
     )
     .await;
     on_app(&app, &url, &app.url(""));

@@ -31,7 +31,10 @@ async fn a_name_with_spaces_registers_logs_in_and_is_unique_case_insensitively()
     app.login("mary ann SMITH", "pw-spaces-1").await.expect(200);
     // Inner spaces are part of the name: without them it is another (unknown) name.
     let resp = app.login("MaryAnn Smith", "pw-spaces-1").await;
-    assert_eq!((resp.status, resp.detail()), (401, "Incorrect username or password"));
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (401, "Incorrect username or password")
+    );
 
     let resp = register_raw(&app, registration("MARY ANN smith", "other@example.com")).await;
     assert_eq!((resp.status, resp.detail()), (400, TAKEN));
@@ -68,9 +71,13 @@ async fn profile_updates_accept_the_same_names_and_keep_them_unique() {
     let resp = app.login("alice", &alice.password).await;
     assert_eq!(resp.status, 401, "the old name is free again: {}", resp.body);
 
-    let resp = app.patch(&path, Some(&alice.token), json!({"username": "BOB"})).await;
+    let resp = app
+        .patch(&path, Some(&alice.token), json!({"username": "BOB"}))
+        .await;
     assert_eq!((resp.status, resp.detail()), (400, TAKEN));
-    let resp = app.patch(&path, Some(&alice.token), json!({"username": "  "})).await;
+    let resp = app
+        .patch(&path, Some(&alice.token), json!({"username": "  "}))
+        .await;
     assert_eq!(
         issues(&resp),
         vec![(json!(["body", "username"]), "string_too_short".to_string())]
@@ -99,7 +106,9 @@ async fn blank_control_and_over_long_names_are_a_located_422() {
             "{name:?}"
         );
         // Each issue carries a message the client can show.
-        assert!(resp.body["detail"][0]["msg"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(resp.body["detail"][0]["msg"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
     }
     let resp = register_raw(&app, registration(&"é".repeat(51), "long@example.com")).await;
     assert_eq!(
@@ -111,5 +120,7 @@ async fn blank_control_and_over_long_names_are_a_located_422() {
     register_raw(&app, registration(&fifty, "fifty@example.com"))
         .await
         .expect(201);
-    register_raw(&app, registration("x", "x@example.com")).await.expect(201);
+    register_raw(&app, registration("x", "x@example.com"))
+        .await
+        .expect(201);
 }

@@ -20,7 +20,8 @@ use axum::Router;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-const INSTALL_HINT: &str = "install them with `apt-get install -y chromium chromium-driver` (Debian; .ci/run does this)";
+const INSTALL_HINT: &str =
+    "install them with `apt-get install -y chromium chromium-driver` (Debian; .ci/run does this)";
 /// How long chromedriver may take to answer its first `/status`: a guard against hanging
 /// forever, not a performance expectation.
 const DRIVER_STARTUP: Duration = Duration::from_secs(60);
