@@ -235,6 +235,7 @@ impl Application {
             files: config.files,
             limits: Arc::new(Limiters::new(config.limits)),
             metrics: Arc::new(Metrics::new(config.metrics_token.clone())),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         };
         let router = routes::router(state, &config.frontend_origins, config.http.body_timeout);
         let listener = TcpListener::bind((config.host, config.port))

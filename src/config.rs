@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::http::forwarded::TrustedProxies;
 use crate::http::server::HttpSettings;
 use crate::limits::{parse_limit, LimitSettings, Rate};
 use crate::storage::s3::S3Settings;
@@ -32,7 +33,8 @@ pub struct Config {
     pub access_token_expire_minutes: i64,
     /// `ACCESS_TOKEN_EXPIRE_SECONDS`: a more precise lifetime; when set, it wins over the minutes.
     pub access_token_expire_seconds: Option<i64>,
-    /// `FRONTEND_ORIGIN`: comma-separated origins allowed by CORS.
+    /// `FRONTEND_ORIGIN`: comma-separated origins allowed by CORS; empty allows the Zync web
+    /// client's development origins (`http::routes::DEFAULT_FRONTEND_ORIGINS`).
     pub frontend_origins: Vec<String>,
     /// `DB_POOL_SIZE`.
     pub db_pool_size: u32,
@@ -44,9 +46,12 @@ pub struct Config {
     pub websocket: WebSocketSettings,
     /// `MAX_UPLOAD_BYTES` (default 25 MiB), `ACCESS_URL_EXPIRE_SECONDS` (default 3600).
     pub files: FileSettings,
-    /// `PUBLIC_BASE_URL`: makes the local store's file links absolute (`<url>/files/...`);
-    /// unset, they are relative to this server (`/files/...`).
+    /// `PUBLIC_BASE_URL`: the prefix of the local store's file links (`<url>/files/...`); unset,
+    /// links are absolute URLs of the host the client asked (see `http::origin`).
     pub public_base_url: Option<String>,
+    /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs whose `Forwarded` / `X-Forwarded-*`
+    /// headers are believed; default none.
+    pub trusted_proxies: TrustedProxies,
     /// `RATE_LIMIT_MESSAGES`, `RATE_LIMIT_WS_FRAMES`, `RATE_LIMIT_LOGIN_ACCOUNT`,
     /// `RATE_LIMIT_LOGIN_ADDRESS`: rates like `300/10s`, or `off`.
     pub limits: LimitSettings,
@@ -113,6 +118,10 @@ impl Config {
                 access_url_expiry: Duration::from_secs(parse_or(&get, "ACCESS_URL_EXPIRE_SECONDS", 3600)?),
             },
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .map(|raw| TrustedProxies::parse(&raw).map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}")))
+                .transpose()?
+                .unwrap_or_default(),
             limits: {
                 let defaults = LimitSettings::default();
                 let limit = |key: &str, default: Option<Rate>| match get(key) {
@@ -199,6 +208,7 @@ mod tests {
         assert_eq!(c.local_files_dir(), PathBuf::from("data/files"));
         let shared = config(&[("FILES_DIR", "/mnt/zync-files")]).unwrap();
         assert_eq!(shared.local_files_dir(), PathBuf::from("/mnt/zync-files"));
+        assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.http.header_timeout, Duration::from_secs(10));
         assert_eq!(c.http.body_timeout, Duration::from_secs(30));
     }
@@ -235,6 +245,8 @@ mod tests {
         assert!(config(&[("PORT", "eighty")]).is_err());
         assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
         assert!(config(&[("RATE_LIMIT_MESSAGES", "lots")]).is_err());
+        assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")]).is_err());
+        assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).is_ok());
     }
 
     #[test]

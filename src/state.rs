@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
 use crate::commands::CommandBus;
+use crate::http::forwarded::TrustedProxies;
 use crate::limits::Limiters;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub limits: Arc<Limiters>,
     /// This node's Prometheus metrics (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// Peers whose forwarding headers say which host and scheme the client used.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// Limits of file messages (from the environment; tests shorten them).

@@ -86,9 +86,9 @@ macro_rules! text_value {
 }
 
 text_value!(
-    /// 3 to 50 characters without spaces. Unique case-insensitively: decided by the database's
-    /// `identity_key()` (migrations/0002), the one place that folds case.
-    Username, "username", 3, 50
+    /// 1 to 50 characters; see [`Username::parse_strict`] for which. Unique case-insensitively:
+    /// decided by the database's `identity_key()` (migrations/0002), the one place that folds case.
+    Username, "username", 1, 50
 );
 text_value!(
     /// A person's first or last name.
@@ -128,16 +128,34 @@ text_value!(
 );
 
 impl Username {
-    /// Like [`Username::parse`], and refuses white space and control characters, which make
-    /// names that look alike or break display. Zync accepted any other characters (e-mail-like
-    /// usernames included), so existing clients' names keep working.
+    /// What a typed name counts as: without leading and trailing white space. Registration,
+    /// login and profile updates all go through this, so whatever the user typed when they
+    /// registered (`" alice "`) still logs them in, typed the same way or without the spaces.
+    pub fn typed(raw: &str) -> &str {
+        raw.trim()
+    }
+
+    /// Like [`Username::parse`], as Zync accepted names: any printable Unicode, inner spaces
+    /// included (`"Mary Ann"`). Refused: blank names, control characters and line or paragraph
+    /// separators (they break every display of the name). Callers pass [`Username::typed`].
     pub fn parse_strict(raw: impl Into<String>) -> Result<Self, InvalidValue> {
         let name = Self::parse(raw)?;
-        if name.0.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if name.0.trim().is_empty() {
+            return Err(InvalidValue::new(
+                "username",
+                "value_error",
+                "Username must not be blank",
+            ));
+        }
+        if name
+            .0
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
             return Err(InvalidValue::new(
                 "username",
                 "string_pattern_mismatch",
-                "Username must not contain spaces or control characters",
+                "Username must not contain control characters or line breaks",
             ));
         }
         Ok(name)

@@ -31,6 +31,7 @@ use super::file_cleanup::remove_object;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::messages::{message_access, read_back_post, require_member};
 use super::meta::RequestMeta;
+use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
@@ -75,8 +76,11 @@ pub struct FileUpload {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccessUrl {
-    /// GET this URL to download the file until it expires (`ACCESS_URL_EXPIRE_SECONDS`). The
-    /// local store's links are relative to this server unless `PUBLIC_BASE_URL` is set.
+    /// An absolute URL: GET it, from any origin, to download the file until it expires
+    /// (`ACCESS_URL_EXPIRE_SECONDS`). With S3, a presigned URL of the bucket; with the local store,
+    /// `<PUBLIC_BASE_URL>/files/...` when that is set, else a link on the scheme and host this
+    /// request reached the server at (`Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host`
+    /// from a `TRUSTED_PROXIES` peer, otherwise `http://` and the `Host` header).
     pub access_url: String,
 }
 
@@ -335,7 +339,7 @@ pub async fn upload_file(
     get, path = "/messages/{message_id}/access-url", tag = "messages", security(("bearer" = [])),
     params(("message_id" = Uuid, Path)),
     responses(
-        (status = 200, description = "A URL to GET the file, valid for ACCESS_URL_EXPIRE_SECONDS", body = AccessUrl),
+        (status = 200, description = "An absolute URL to GET the file from anywhere, valid for ACCESS_URL_EXPIRE_SECONDS", body = AccessUrl),
         (status = 400, description = "Not a file message", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "You are not a member of this channel", body = ErrorBody),
@@ -346,6 +350,7 @@ pub async fn upload_file(
 pub async fn access_url(
     State(state): State<AppState>,
     user: CurrentUser,
+    origin: RequestOrigin,
     PathParam(message_id): PathParam<Uuid>,
 ) -> ApiResult<Json<AccessUrl>> {
     let (message, access) = message_access(&state, message_id, user.id).await?;
@@ -360,6 +365,7 @@ pub async fn access_url(
             message.content_type.unwrap_or_default(),
             message.original_filename.unwrap_or_default(),
             state.files.access_url_expiry,
+            origin.into_string(),
         )
         .await
         .map_err(|e| match e {

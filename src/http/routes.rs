@@ -98,15 +98,24 @@ pub fn router(state: AppState, frontend_origins: &[String], body_window: Duratio
         ))
 }
 
-/// CORS for the configured front-end origins; none configured means same-origin only.
+/// The Zync web client's development server origins, which Zync allowed with no setting: a
+/// developer running it against us unconfigured works as before.
+pub const DEFAULT_FRONTEND_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
+
+/// CORS for exactly the configured front-end origins (`FRONTEND_ORIGIN`), or, with none
+/// configured, for [`DEFAULT_FRONTEND_ORIGINS`].
 fn cors(origins: &[String]) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    if allowed.is_empty() {
-        return CorsLayer::new();
-    }
+    let allowed: Vec<HeaderValue> = if origins.is_empty() {
+        DEFAULT_FRONTEND_ORIGINS
+            .iter()
+            .map(|o| HeaderValue::from_static(o))
+            .collect()
+    } else {
+        origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect()
+    };
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_credentials(true)

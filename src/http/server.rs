@@ -104,12 +104,17 @@ async fn serve_connection(
     stop: watch::Sender<()>,
 ) {
     let first_request = Arc::new(AtomicBool::new(false));
+    // The address the client reached: links fall back to it when a request names no valid Host.
+    let local = tcp.local_addr().ok().map(super::origin::LocalAddr);
     let service = {
         let first_request = first_request.clone();
         hyper::service::service_fn(move |mut request: Request<Incoming>| {
             first_request.store(true, Ordering::Relaxed);
             // What `into_make_service_with_connect_info::<SocketAddr>` would have added.
             request.extensions_mut().insert(ConnectInfo(remote));
+            if let Some(local) = local {
+                request.extensions_mut().insert(local);
+            }
             router.clone().oneshot(request.map(Body::new))
         })
     };

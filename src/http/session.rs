@@ -74,7 +74,8 @@ pub async fn login(
     if form.password.chars().count() > password::MAX_PASSWORD_CHARS || form.username.len() > 320 {
         return Err(wrong());
     }
-    let username = form.username.trim();
+    // Trimmed as at registration, so the name is found however it was typed there.
+    let username = aggregates::values::Username::typed(&form.username);
     // PostgreSQL text cannot hold NUL, so no account has such a name: unknown, not a 503.
     let account = Some(username).filter(|name| !name.contains('\0'));
     let attempt = LoginAttempt::take(&state, account, meta.client_addr.as_deref())

@@ -37,11 +37,12 @@ pub struct UsersApi;
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserCreate {
-    /// 3 to 50 characters, no white space or control characters.
+    /// Any printable text, inner spaces included: 1 to 50 characters once leading and trailing
+    /// white space is trimmed (as it is at login too), no control characters or line breaks.
+    /// The 50 is in the pattern, not a `maxLength`: surrounding white space does not count.
     #[schema(
-        min_length = 3,
-        max_length = 50,
-        pattern = "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        min_length = 1,
+        pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]([^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]{0,48}[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub username: String,
     #[schema(format = Email, max_length = 254)]
@@ -62,10 +63,10 @@ pub struct UserCreate {
 /// A partial update: absent fields are left alone; `null` clears a nullable profile field.
 #[derive(Deserialize, ToSchema)]
 pub struct UserUpdate {
+    /// As at registration.
     #[schema(
-        min_length = 3,
-        max_length = 50,
-        pattern = "^[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        min_length = 1,
+        pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]([^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]{0,48}[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub username: Option<String>,
     #[schema(format = Email, max_length = 254)]
@@ -124,7 +125,7 @@ pub async fn create_user(
     JsonBody(body): JsonBody<UserCreate>,
 ) -> ApiResult<(StatusCode, Json<UserRead>)> {
     let mut c = Checks::default();
-    let username = c.take(Username::parse_strict(body.username.trim()));
+    let username = c.take(Username::parse_strict(Username::typed(&body.username)));
     let email = c.take(validate::email(body.email));
     c.take(validate::password(&body.password));
     let profile = Profile {
@@ -228,7 +229,7 @@ pub async fn update_user(
     let mut c = Checks::default();
     let changes = ProfileChanges {
         username: c.take_opt(
-            body.username.map(|u| u.trim().to_string()),
+            body.username.map(|u| Username::typed(&u).to_string()),
             Username::parse_strict,
         ),
         email: c.take_opt(body.email, validate::email),

@@ -11,9 +11,9 @@
 //! same secret accepts them). `name` is the download's file name in `Content-Disposition`; it is
 //! signed so a link holder cannot rename the download. A link without a name signs
 //! `"<key>\n<expires>"` (links issued before names were added stay valid until they expire; keys
-//! and expiry times hold no newline, so the two forms cannot be confused). Links are relative to
-//! the server unless `PUBLIC_BASE_URL` is set, in which case they are absolute
-//! (`<PUBLIC_BASE_URL>/files/...`).
+//! and expiry times hold no newline, so the two forms cannot be confused). Links are absolute:
+//! `<PUBLIC_BASE_URL>/files/...` when it is set, else on the origin the asking client reached
+//! this server at (`http::origin`), since clients use them from pages of other origins.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -123,8 +123,9 @@ impl LocalStore {
         Ok(())
     }
 
-    /// The link to `key`, valid until `expires` (unix seconds), downloading as `name`.
-    pub fn link(&self, key: &str, expires: i64, name: Option<&str>) -> String {
+    /// The link to `key`, valid until `expires` (unix seconds), downloading as `name`, on
+    /// `PUBLIC_BASE_URL` if set, else on `origin`.
+    pub fn link(&self, origin: &str, key: &str, expires: i64, name: Option<&str>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("expires", &expires.to_string());
         if let Some(name) = name {
@@ -133,7 +134,7 @@ impl LocalStore {
         query.append_pair("sig", &self.sign(key, expires, name));
         format!(
             "{}/files/{key}?{}",
-            self.public_base_url.as_deref().unwrap_or(""),
+            self.public_base_url.as_deref().unwrap_or(origin),
             query.finish()
         )
     }
@@ -253,6 +254,7 @@ impl ObjectStore for LocalStore {
         _content_type: String,
         filename: String,
         expires_in: Duration,
+        origin: String,
     ) -> BoxFuture<'_, Result<String, StorageError>> {
         async move {
             if !valid_key(&key) {
@@ -261,7 +263,8 @@ impl ObjectStore for LocalStore {
             let expires =
                 chrono::Utc::now().timestamp() + i64::try_from(expires_in.as_secs()).unwrap_or(i64::MAX / 2);
             let name = clean_name(&filename);
-            Ok(self.link(&key, expires, (!name.is_empty()).then_some(name.as_str())))
+            let name = (!name.is_empty()).then_some(name.as_str());
+            Ok(self.link(origin.trim_end_matches('/'), &key, expires, name))
         }
         .boxed()
     }
@@ -299,14 +302,17 @@ mod tests {
             Err(LinkError::BadSignature)
         );
         assert!(s
-            .link("media/a.png", 100, None)
-            .starts_with("/files/media/a.png?expires=100&sig="));
+            .link("http://h:1", "media/a.png", 100, None)
+            .starts_with("http://h:1/files/media/a.png?expires=100&sig="));
         let other = LocalStore::new(s.root(), b"other secret", Some("https://x.test/".into())).unwrap();
         assert_eq!(
             other.verify("media/a.png", 100, None, &sig, 50),
             Err(LinkError::BadSignature)
         );
-        assert!(other.link("k", 1, None).starts_with("https://x.test/files/k?"));
+        // PUBLIC_BASE_URL wins over the request's origin.
+        assert!(other
+            .link("http://h:1", "k", 1, None)
+            .starts_with("https://x.test/files/k?"));
         std::fs::remove_dir_all(s.root()).unwrap();
     }
 
@@ -323,9 +329,9 @@ mod tests {
             );
         }
         assert_eq!(
-            s.link("media/a.txt", 100, Some("a b&c.txt")),
+            s.link("http://h:1", "media/a.txt", 100, Some("a b&c.txt")),
             format!(
-                "/files/media/a.txt?expires=100&name=a+b%26c.txt&sig={}",
+                "http://h:1/files/media/a.txt?expires=100&name=a+b%26c.txt&sig={}",
                 s.sign("media/a.txt", 100, Some("a b&c.txt"))
             )
         );

@@ -49,13 +49,16 @@ pub trait ObjectStore: Send + Sync {
     /// A URL that lets anyone holding it GET the object until it expires. The download is
     /// shown inline or saved as an attachment named `filename` as [`content_disposition`]
     /// decides from `content_type` (the type recorded with the message and stored with the
-    /// object).
+    /// object). Always absolute: `origin` (`http://host:port`, where the asking client reached
+    /// this server) prefixes links this server serves itself; stores whose links point
+    /// elsewhere (S3) ignore it.
     fn access_url(
         &self,
         key: String,
         content_type: String,
         filename: String,
         expires_in: Duration,
+        origin: String,
     ) -> BoxFuture<'_, Result<String, StorageError>>;
 }
 

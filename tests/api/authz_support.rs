@@ -198,10 +198,11 @@ impl Scene {
             .unwrap()
             .to_string();
         let link = link(app, author, &file).await;
-        assert!(
-            link.starts_with("/files/"),
-            "the local store's links are relative: {link}"
-        );
+        // The local store's links are absolute, on the host asked; the matrix wants the path.
+        let link = link
+            .strip_prefix(&app.url(""))
+            .unwrap_or_else(|| panic!("a link on this server: {link}"))
+            .to_string();
         Self {
             cast,
             channel,

@@ -39,7 +39,11 @@ async fn a_png_uploads_and_downloads_byte_for_byte() {
 
     // Any member (here the owner) gets a link; anyone holding it downloads the file.
     let url = link(&app, &room.owner, m["id"].as_str().unwrap()).await;
-    assert!(url.starts_with(&format!("/files/{key}?expires=")), "{url}");
+    // Absolute, on the host the client asked (here the loopback address and port).
+    assert!(
+        url.starts_with(&app.url(&format!("/files/{key}?expires="))),
+        "{url}"
+    );
     let got = download(&app, &url).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, bytes);
@@ -257,7 +261,7 @@ async fn a_signed_link_to_a_directory_is_not_a_file() {
     let secret = crate::users_support::app_secret(&app);
     let signer = zync::storage::local::LocalStore::new(&files, secret.as_bytes(), None).unwrap();
     let expires = chrono::Utc::now().timestamp() + 600;
-    let url = signer.link("media", expires, None);
+    let url = signer.link(&format!("http://{}", app.addr), "media", expires, None);
     let got = download(&app, &url).await;
     assert_eq!(got.status, 404, "{url}");
     assert_eq!(got.detail(), "File not found");

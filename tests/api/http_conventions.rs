@@ -190,10 +190,13 @@ async fn cors_allows_the_configured_front_end_only() {
         Some("http://app.test")
     );
 
+    // Exactly the configured origins: the development defaults are not added to them.
     for origin in [
         "http://evil.test",
         "http://app.test.evil.test",
         "https://app.test",
+        "http://localhost:5173",
+        "http://127.0.0.1:5173",
     ] {
         let resp = preflight(&app, origin).await;
         assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
@@ -209,18 +212,32 @@ async fn cors_allows_the_configured_front_end_only() {
 }
 
 #[tokio::test]
-async fn without_a_front_end_origin_there_is_no_cors() {
+async fn without_a_front_end_origin_the_zync_dev_origins_are_allowed() {
     let app = TestApp::spawn().await;
-    let resp = preflight(&app, "http://app.test").await;
-    assert_eq!(header(&resp, "access-control-allow-origin"), None);
-    let resp = app
-        .client
-        .get(app.url("/"))
-        .header("origin", "http://app.test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(header(&resp, "access-control-allow-origin"), None);
+    // The Zync web client's development server, as Zync allowed it with no setting.
+    for origin in ["http://localhost:5173", "http://127.0.0.1:5173"] {
+        let resp = preflight(&app, origin).await;
+        assert!(resp.status().is_success(), "{origin}: {}", resp.status());
+        assert_eq!(header(&resp, "access-control-allow-origin"), Some(origin));
+        assert_eq!(header(&resp, "access-control-allow-credentials"), Some("true"));
+    }
+    for origin in [
+        "http://app.test",
+        "http://localhost:5174",
+        "https://localhost:5173",
+        "http://localhost",
+    ] {
+        let resp = preflight(&app, origin).await;
+        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
+        let resp = app
+            .client
+            .get(app.url("/"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
+    }
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ mod feed;
 mod files_lifecycle;
 mod files_limits;
 mod files_local;
+mod files_origin;
 mod files_s3;
 mod files_support;
 mod health;
@@ -49,6 +50,7 @@ mod rate_limits;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
 mod slow_clients;
+mod usernames;
 mod users;
 mod users_events;
 mod users_read;

@@ -36,6 +36,7 @@ async fn presigned_urls_serve_html_as_an_attachment_and_images_inline() {
             "text/html".into(),
             "résumé \"v2\".html".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -54,6 +55,7 @@ async fn presigned_urls_serve_html_as_an_attachment_and_images_inline() {
             "image/png".into(),
             "pic.png".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -103,6 +105,7 @@ async fn expired_presigned_url_is_refused() {
             "text/plain".into(),
             "x.txt".into(),
             Duration::from_secs(1),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -133,6 +136,7 @@ async fn tampered_presigned_url_is_refused() {
             "text/plain".into(),
             "a.txt".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();

@@ -26,6 +26,7 @@ async fn small_upload_round_trips_through_a_presigned_url() {
             "image/png".into(),
             "small.png".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -57,6 +58,7 @@ async fn an_empty_body_is_stored_as_an_empty_object() {
             "text/plain".into(),
             "empty".into(),
             Duration::from_secs(60),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -88,6 +90,7 @@ async fn large_upload_goes_multipart_and_round_trips() {
             "application/octet-stream".into(),
             "big.bin".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();
@@ -113,6 +116,7 @@ async fn deleted_object_is_gone_and_deleting_again_is_fine() {
             "text/plain".into(),
             "d.txt".into(),
             Duration::from_secs(600),
+            "http://unused.test".into(),
         )
         .await
         .unwrap();

@@ -188,6 +188,7 @@ impl ObjectStore for S3Store {
         content_type: String,
         filename: String,
         expires_in: Duration,
+        _origin: String,
     ) -> BoxFuture<'_, Result<String, StorageError>> {
         Box::pin(async move {
             let config = PresigningConfig::expires_in(expires_in)
