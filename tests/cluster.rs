@@ -131,9 +131,14 @@ async fn upload(client: &reqwest::Client, node: &Node, user: &User, channel: &st
     call(req, 201).await
 }
 
-/// GETs a file link through `node` (the local store's links are relative to the server).
+/// GETs a file link through `node`, whichever node handed it out: links are absolute on the
+/// host that was asked, so the path is taken and sent to `node`.
 async fn download(client: &reqwest::Client, node: &Node, link: &str) -> (u16, Vec<u8>) {
-    let resp = client.get(node.url(link)).send().await.expect("download sent");
+    let path = link
+        .strip_prefix("http://")
+        .and_then(|rest| rest.find('/').map(|slash| &rest[slash..]))
+        .unwrap_or_else(|| panic!("an absolute link: {link}"));
+    let resp = client.get(node.url(path)).send().await.expect("download sent");
     (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
 }
 
