@@ -198,16 +198,7 @@ async fn cors_allows_the_configured_front_end_only() {
         "http://localhost:5173",
         "http://127.0.0.1:5173",
     ] {
-        let resp = preflight(&app, origin).await;
-        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
-        let resp = app
-            .client
-            .get(app.url("/"))
-            .header("origin", origin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
+        assert_origin_refused(&app, origin).await;
     }
 }
 
@@ -227,16 +218,7 @@ async fn without_a_front_end_origin_the_zync_dev_origins_are_allowed() {
         "https://localhost:5173",
         "http://localhost",
     ] {
-        let resp = preflight(&app, origin).await;
-        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
-        let resp = app
-            .client
-            .get(app.url("/"))
-            .header("origin", origin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
+        assert_origin_refused(&app, origin).await;
     }
 }
 
@@ -293,4 +275,18 @@ async fn docs_pages_are_html() {
             "{path}"
         );
     }
+}
+
+/// Neither a preflight nor a simple request from `origin` is given CORS headers.
+async fn assert_origin_refused(app: &TestApp, origin: &str) {
+    let resp = preflight(app, origin).await;
+    assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
+    let resp = app
+        .client
+        .get(app.url("/"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin}");
 }
