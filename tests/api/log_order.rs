@@ -144,6 +144,81 @@ async fn an_owners_deletions_racing_a_transfer_are_ordered_with_it() {
     assert_log_keeps_the_rules(&app).await;
 }
 
+/// The race above, made deterministic. `nextval` gives its transaction an id whenever it writes
+/// the sequence to the WAL (every 32nd value, the first after a checkpoint); while positions were
+/// taken when the row was formed, such an append had its id before it waited for the guard's
+/// locks. Here a post holds its channel's shared lock, `setval` makes the deletion's `nextval` the
+/// one that writes, and the deletion waits behind the post, which then commits: the deletion must
+/// stand after it in the log (migration 0010).
+#[tokio::test]
+async fn a_deletion_that_waited_for_a_post_stands_after_it_in_the_log() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let member = app.register("member").await;
+    let channel = app.create_channel(&owner, "waiting").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.join(&member, &channel).await;
+
+    // The post's transaction takes the lock its guard takes, before it has an id of its own.
+    let mut post = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(guard_key('channel', $1))")
+        .bind(&channel)
+        .execute(&mut *post)
+        .await
+        .unwrap();
+    sqlx::query(
+        "SELECT setval(s, nextval(s), true) FROM pg_get_serial_sequence('events', 'global_position') s",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let channel_path = format!("/channels/{channel}");
+    let deletion = app.delete(&channel_path, Some(&owner.token));
+    let post_once_the_deletion_waits = async {
+        wait_for_a_guard_lock_waiter(&app).await;
+        let payload = json!({"TextMessagePosted": {
+            "message_id": uuid::Uuid::now_v7(), "channel_id": channel, "author_id": member.id,
+            "content": "just in time"}});
+        let metadata = json!({"actor_id": member.id, "request_id": "log-order-test",
+            "timestamp": "2026-12-03T00:00:00.000000Z"});
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES ('Message', $1, 1, 'TextMessagePosted', '1', $2, $3)",
+        )
+        .bind(payload["TextMessagePosted"]["message_id"].as_str().unwrap())
+        .bind(&payload)
+        .bind(&metadata)
+        .execute(&mut *post)
+        .await
+        .expect("the post's guard passes: the deletion has not happened yet");
+        post.commit().await.unwrap();
+    };
+    let (gone, ()) = tokio::join!(deletion, post_once_the_deletion_waits);
+    assert_eq!(gone.status, 200);
+    assert_log_keeps_the_rules(&app).await;
+}
+
+/// Waits (bounded) until some append in this test's database waits for a guard lock.
+async fn wait_for_a_guard_lock_waiter(app: &TestApp) {
+    for _ in 0..500 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+              WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the deletion never waited for the post's lock");
+}
+
 #[tokio::test]
 async fn audit_verify_reports_a_post_that_follows_its_authors_leave() {
     let app = TestApp::spawn().await;
