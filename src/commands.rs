@@ -15,12 +15,31 @@ use projections::{FeedReader, RunnerHandle};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::http::meta::RequestMeta;
 
 /// How often a command is re-run after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 40;
 /// How long a command waits for the projections to show its events.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+/// Who runs a command, for which request, from where: stored as the events' metadata. The HTTP
+/// adapter fills it from the request (`http::meta`); the CLI and tests build it directly.
+pub struct RequestMeta {
+    pub actor: Option<Uuid>,
+    pub request_id: String,
+    pub client_addr: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn by(mut self, actor: Uuid) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    pub fn metadata(&self) -> HashMap<String, String> {
+        audit_metadata(self.actor, &self.request_id, self.client_addr.as_deref())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E: std::error::Error> {

@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod read;
 pub mod secret;
+pub mod service;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

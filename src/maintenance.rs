@@ -8,8 +8,8 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
 use crate::auth::credentials;
-use crate::http::idempotency;
 use crate::limits::shared;
+use crate::service::idempotency;
 
 /// Often enough that the tables stay small, rarely enough to cost nothing.
 const EVERY: Duration = Duration::from_secs(15 * 60);

@@ -1,8 +1,6 @@
-//! Authentication: password hashing, tokens, credentials and the request extractor.
+//! Authentication: password hashing, tokens and credentials. The request extractor is
+//! `http::current_user`.
 
 pub mod credentials;
-pub mod current_user;
 pub mod password;
 pub mod token;
-
-pub use current_user::CurrentUser;

@@ -15,18 +15,19 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam, QueryParams};
 use super::file_cleanup::remove_channel_objects;
-use super::meta::RequestMeta;
+use super::paging::PageParams;
 use super::routes::RouteBoth;
-use super::schemas::{Acknowledgement, ChannelOwner, ChannelRead, ErrorBody};
+use super::schemas::{Acknowledgement, ErrorBody};
 use super::validate::Checks;
-use crate::auth::CurrentUser;
 use crate::commands::CommandError;
+use crate::commands::RequestMeta;
 use crate::read::channels::{self, ChannelAccess};
-use crate::read::page::PageParams;
 use crate::read::users;
+use crate::read::views::{ChannelOwner, ChannelRead};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::QueryParams;
 use super::routes::RouteBoth;
 use super::schemas::ErrorBody;
-use crate::auth::CurrentUser;
 use crate::live::{frames, replay, Memberships};
 use crate::state::AppState;
 

@@ -25,18 +25,19 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::channels::access;
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::PathParam;
 use super::file_cleanup::remove_object;
-use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::messages::{message_access, read_back_post, require_member};
-use super::meta::RequestMeta;
 use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
-use super::schemas::{ErrorBody, MessageRead};
-use crate::auth::CurrentUser;
+use super::schemas::ErrorBody;
 use crate::commands::CommandError;
+use crate::commands::RequestMeta;
+use crate::read::views::MessageRead;
+use crate::service::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::state::AppState;
 use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
@@ -278,7 +279,7 @@ pub async fn upload_file(
                 Ok(claim) => claim,
                 Err(e) => {
                     remove_object(&state, &key).await;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }

@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::channels::access;
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::{PathParam, QueryParams};
 use super::routes::RouteBoth;
@@ -18,7 +19,6 @@ use super::schemas::ErrorBody;
 use crate::audit::bound::BOUND_SYNTAX;
 use crate::audit::state::{ChannelAsOf, Existence, MemberAsOf, MessageAsOf};
 use crate::audit::{self, AuditError, Bound, ChannelHistory};
-use crate::auth::CurrentUser;
 use crate::state::AppState;
 
 pub const NOT_OWNER: &str = "Only the channel owner can read its history";

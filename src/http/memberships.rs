@@ -11,15 +11,16 @@ use axum::{Json, Router};
 use uuid::Uuid;
 
 use super::channels::{access, not_yet_visible, require_user, USER_NOT_FOUND};
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{PathParam, QueryParams};
-use super::meta::RequestMeta;
+use super::paging::PageParams;
 use super::routes::RouteBoth;
-use super::schemas::{ChannelRead, ErrorBody, Membership, UserRead};
-use crate::auth::CurrentUser;
+use super::schemas::ErrorBody;
+use crate::commands::RequestMeta;
 use crate::read::channels;
-use crate::read::page::PageParams;
+use crate::read::views::{ChannelRead, Membership, UserRead};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

@@ -9,14 +9,15 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::channels::access;
+use super::current_user::CurrentUser;
 use super::error::ApiResult;
 use super::extract::{PathParam, QueryParams};
 use super::messages::require_member;
+use super::paging::HistoryParams;
 use super::routes::RouteBoth;
-use super::schemas::{ErrorBody, MessageRead};
-use crate::auth::CurrentUser;
+use super::schemas::ErrorBody;
 use crate::read::messages::{self, Scope};
-use crate::read::page::HistoryParams;
+use crate::read::views::MessageRead;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

@@ -18,19 +18,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::channels::access;
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam};
 use super::file_cleanup::remove_object;
-use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
-use super::meta::RequestMeta;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
-use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody, MessageRead};
-use crate::auth::CurrentUser;
+use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody};
 use crate::commands::CommandError;
+use crate::commands::RequestMeta;
 use crate::read::channels::{self, ChannelAccess};
 use crate::read::messages;
+use crate::read::views::MessageRead;
+use crate::service::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::state::AppState;
 
 /// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).

@@ -1,6 +1,6 @@
-//! Who did what, from where: the audit metadata of a request.
+//! Who did what, from where: a request's audit metadata (`commands::RequestMeta`), read from
+//! its headers and connection.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
@@ -8,28 +8,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use uuid::Uuid;
 
-use crate::commands::audit_metadata;
+use crate::commands::RequestMeta;
 
 /// The header carrying a request id (set by the request-id layer when the client sends none).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    pub actor: Option<Uuid>,
-    pub request_id: String,
-    pub client_addr: Option<String>,
-}
-
-impl RequestMeta {
-    pub fn by(mut self, actor: Uuid) -> Self {
-        self.actor = Some(actor);
-        self
-    }
-
-    pub fn metadata(&self) -> HashMap<String, String> {
-        audit_metadata(self.actor, &self.request_id, self.client_addr.as_deref())
-    }
-}
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = Infallible;

@@ -2,6 +2,7 @@
 
 pub mod body_timeout;
 pub mod channels;
+pub mod current_user;
 pub mod docs;
 pub mod error;
 pub mod errors_map;
@@ -21,6 +22,7 @@ pub mod meta;
 pub mod metrics;
 pub mod openapi;
 pub mod origin;
+pub mod paging;
 pub mod rate_limit;
 pub mod routes;
 pub mod schemas;

@@ -1,66 +1,8 @@
-//! The contract's JSON objects (`zync-api.md` § Objects), as returned by every route.
+//! The contract's JSON objects that only HTTP has: acknowledgements and errors. The objects the
+//! routes read (users, channels, messages…) are `read::views`, serialized as they are.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema, sqlx::FromRow)]
-pub struct UserRead {
-    pub id: Uuid,
-    pub username: String,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub bio: Option<String>,
-    pub profile_picture: Option<String>,
-    /// "active" | "suspended" | "deleted"
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema, sqlx::FromRow)]
-pub struct ChannelRead {
-    pub id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    pub owner_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
-pub struct MessageRead {
-    pub id: Uuid,
-    pub author_id: Uuid,
-    pub channel_id: Uuid,
-    /// "text" | "image" | "video" | "audio" | "file"
-    pub message_type: String,
-    pub content: Option<String>,
-    pub s3_key: Option<String>,
-    pub content_type: Option<String>,
-    pub original_filename: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The author, or null once their account is deleted.
-    pub author: Option<UserRead>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema, sqlx::FromRow)]
-pub struct Membership {
-    pub user_id: Uuid,
-    pub channel_id: Uuid,
-    pub joined_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema, sqlx::FromRow)]
-pub struct ChannelOwner {
-    pub channel_id: Uuid,
-    pub channel_name: String,
-    pub owner_id: Uuid,
-    pub owner_name: String,
-}
 
 /// `{"message": ...}` acknowledgements of deletions.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]

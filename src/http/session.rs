@@ -11,11 +11,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
-use super::meta::RequestMeta;
 use super::rate_limit::LoginAttempt;
 use super::schemas::Acknowledgement;
-use crate::auth::{credentials, password, CurrentUser};
+use crate::auth::{credentials, password};
+use crate::commands::RequestMeta;
 use crate::live::hub::SESSIONS_CHANNEL;
 use crate::state::AppState;
 

@@ -10,15 +10,17 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam, QueryParams};
-use super::meta::RequestMeta;
+use super::paging::PageParams;
 use super::routes::RouteBoth;
-use super::schemas::{Acknowledgement, ErrorBody, UserRead};
+use super::schemas::{Acknowledgement, ErrorBody};
 use super::validate::{self, at, Checks};
-use crate::auth::{credentials, password, CurrentUser};
-use crate::read::page::PageParams;
+use crate::auth::{credentials, password};
+use crate::commands::RequestMeta;
 use crate::read::users;
+use crate::read::views::UserRead;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

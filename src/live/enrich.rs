@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::event::LiveEvent;
-use crate::http::schemas::{MessageRead, UserRead};
+use crate::read::views::{MessageRead, UserRead};
 
 pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<LiveEvent>, ProjectionError> {
     let decoded: Vec<(RecordedEvent, DecodedEvent)> = batch

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use projections::{DecodedEvent, FeedCursor};
 use uuid::Uuid;
 
-use crate::http::schemas::MessageRead;
+use crate::read::views::MessageRead;
 
 #[derive(Debug, Clone)]
 pub struct LiveEvent {

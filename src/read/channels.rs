@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::page::Page;
-use crate::http::schemas::{ChannelOwner, ChannelRead, Membership, UserRead};
+use crate::read::views::{ChannelOwner, ChannelRead, Membership, UserRead};
 
 const COLUMNS: &str = "c.id, c.name, c.description, c.owner_id, c.created_at, c.updated_at";
 

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::page::{Cursor, Page};
-use crate::http::schemas::{MessageRead, UserRead};
+use crate::read::views::{MessageRead, UserRead};
 
 /// Message columns plus the author's, for the embedded `author` (null once deleted).
 const SELECT: &str = "

@@ -5,3 +5,4 @@ pub mod channels;
 pub mod messages;
 pub mod page;
 pub mod users;
+pub mod views;

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::page::Page;
-use crate::http::schemas::UserRead;
+use crate::read::views::UserRead;
 
 const COLUMNS: &str =
     "id, username, email, first_name, last_name, bio, profile_picture, status, created_at, updated_at";

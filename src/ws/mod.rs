@@ -39,7 +39,7 @@ use axum::routing::get;
 use axum::Router;
 
 use self::protocol::Ending;
-use crate::auth::CurrentUser;
+use crate::http::current_user::CurrentUser;
 use crate::http::error::ApiError;
 use crate::metrics::AuthFailure;
 use crate::state::AppState;

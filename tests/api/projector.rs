@@ -7,7 +7,7 @@ use projections::verify::verify;
 use serde_json::{json, Value};
 use uuid::Uuid;
 use zync::commands::CommandBus;
-use zync::http::meta::RequestMeta;
+use zync::commands::RequestMeta;
 
 use crate::support::{TestApp, TestUser};
 

@@ -7,9 +7,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use super::error::ApiError;
 use crate::auth::credentials;
 use crate::auth::token::{Rejected, TokenId};
-use crate::http::error::ApiError;
 use crate::metrics::AuthFailure;
 use crate::state::AppState;
 
