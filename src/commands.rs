@@ -15,7 +15,6 @@ use projections::{FeedReader, RunnerHandle};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-
 /// How often a command is re-run after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 40;
 /// How long a command waits for the projections to show its events.
@@ -73,9 +72,9 @@ pub enum CommandError<E: std::error::Error> {
 
 pub struct CommandBus {
     pool: PgPool,
-    users: PostgresCqrs<User>,
-    channels: PostgresCqrs<Channel>,
-    messages: PostgresCqrs<Message>,
+    users: Arc<PostgresCqrs<User>>,
+    channels: Arc<PostgresCqrs<Channel>>,
+    messages: Arc<PostgresCqrs<Message>>,
     projections: Option<Arc<RunnerHandle>>,
 }
 
@@ -83,9 +82,9 @@ impl CommandBus {
     /// `projections` is the local runner to wait on; `None` answers without waiting.
     pub fn new(pool: PgPool, projections: Option<Arc<RunnerHandle>>) -> Self {
         Self {
-            users: postgres_cqrs(pool.clone(), vec![], ()),
-            channels: postgres_cqrs(pool.clone(), vec![], ()),
-            messages: postgres_cqrs(pool.clone(), vec![], ()),
+            users: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
+            channels: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
+            messages: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
             pool,
             projections,
         }
@@ -118,34 +117,34 @@ impl CommandBus {
         self.run(&self.messages, meta, id, cmd).await
     }
 
+    /// Appends in a task of its own, so a client that hangs up cannot cancel the append half way:
+    /// postgres-es opens a transaction with sqlx's `Pool::begin`, and a future dropped while
+    /// `BEGIN` is on the wire leaves the pooled connection inside a transaction nobody ends
+    /// (sqlx 0.8.6; launchbadge/sqlx#4393). The next borrower's statements would then run in it,
+    /// uncommitted. A command that started also finishes, whoever is still waiting for it.
     async fn run<A>(
         &self,
-        cqrs: &PostgresCqrs<A>,
+        cqrs: &Arc<PostgresCqrs<A>>,
         meta: &RequestMeta,
         id: Uuid,
         cmd: A::Command,
     ) -> Result<(), CommandError<A::Error>>
     where
-        A: Aggregate,
+        A: Aggregate + 'static,
         A::Command: Clone,
+        A::Command: Send,
+        A::Error: Send,
     {
         let aggregate_id = id.to_string();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match cqrs
-                .execute_with_metadata(&aggregate_id, cmd.clone(), meta.metadata())
-                .await
-            {
-                Ok(()) => break,
-                Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
-                    // Someone appended to this aggregate first (or PostgreSQL broke a deadlock):
-                    // reload and decide again.
-                    tracing::debug!(aggregate = A::TYPE, id = %aggregate_id, attempt, "retrying after a conflict");
-                    tokio::time::sleep(jitter(attempt)).await;
-                }
-                Err(e) => return Err(classify(e)),
-            }
+        let append = tokio::spawn(append_with_retries(
+            Arc::clone(cqrs),
+            aggregate_id.clone(),
+            cmd,
+            meta.metadata(),
+        ));
+        match append.await {
+            Ok(appended) => appended?,
+            Err(e) => return Err(CommandError::Internal(format!("the append task failed: {e}"))),
         }
         self.await_projection(A::TYPE, &aggregate_id).await
     }
@@ -219,6 +218,36 @@ impl CommandBus {
             | CommandError::NoLongerPermitted
             | CommandError::ChannelGone
             | CommandError::Conflict => false,
+        }
+    }
+}
+
+/// Runs `cmd`, re-running it after optimistic-concurrency conflicts and deadlocks.
+async fn append_with_retries<A>(
+    cqrs: Arc<PostgresCqrs<A>>,
+    aggregate_id: String,
+    cmd: A::Command,
+    metadata: HashMap<String, String>,
+) -> Result<(), CommandError<A::Error>>
+where
+    A: Aggregate,
+    A::Command: Clone,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match cqrs
+            .execute_with_metadata(&aggregate_id, cmd.clone(), metadata.clone())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
+                // Someone appended to this aggregate first (or PostgreSQL broke a deadlock):
+                // reload and decide again.
+                tracing::debug!(aggregate = A::TYPE, id = %aggregate_id, attempt, "retrying after a conflict");
+                tokio::time::sleep(jitter(attempt)).await;
+            }
+            Err(e) => return Err(classify(e)),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod rules;
 pub mod runner;
 pub mod shadow;
 pub mod status;
+pub mod tx;
 pub mod verify;
 
 pub use event::{DecodedEvent, RecordedEvent};

@@ -96,7 +96,7 @@ impl Rebuild {
             if !names.contains(&name) {
                 continue;
             }
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::tx::begin(pool).await?;
             let checkpoint = format!("{prefix}{name}");
             // The copies are UNLOGGED while loading, and PostgreSQL empties unlogged tables when
             // it recovers from a crash; a copy is only trusted if its checkpoint moved since
@@ -215,7 +215,7 @@ impl Rebuild {
     }
 
     async fn try_swap(&self) -> Result<FeedCursor, ProjectionError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::tx::begin(&self.pool).await?;
         sqlx::query(&format!("SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
             .execute(&mut *tx)
             .await?;

@@ -123,7 +123,7 @@ impl ProjectionRunner {
     /// One cycle in its own transaction. Returns how many events were read and the cursor all
     /// projectors have reached.
     pub async fn run_once(&self) -> Result<(usize, FeedCursor), ProjectionError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::tx::begin(&self.pool).await?;
         let (read, cursor) = self.cycle_with(&mut tx, None, Commit::Relaxed).await?;
         if read == 0 {
             tx.rollback().await?;
@@ -142,7 +142,7 @@ impl ProjectionRunner {
     /// One cycle in its own transaction that applies `batch`, read ahead by [`Self::read_ahead`]
     /// while the previous batch was being written, if it still starts where the checkpoints are.
     pub async fn run_read_ahead(&self, batch: ReadAhead) -> Result<(usize, FeedCursor), ProjectionError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::tx::begin(&self.pool).await?;
         let (read, cursor) = self.cycle_with(&mut tx, Some(batch), Commit::Relaxed).await?;
         if read == 0 {
             tx.rollback().await?;

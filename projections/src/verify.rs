@@ -60,7 +60,7 @@ impl Report {
 /// Rebuilds into the scratch schema, compares, and drops the scratch schema.
 pub async fn verify(pool: &PgPool) -> Result<Report, ProjectionError> {
     let prefix = format!("{VERIFY_SCHEMA}/");
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::tx::begin(pool).await?;
     // One verification at a time shares the scratch schema.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('zync verify'))")
         .execute(&mut *tx)
@@ -81,7 +81,7 @@ pub async fn verify(pool: &PgPool) -> Result<Report, ProjectionError> {
     scratch.catch_up().await?;
 
     let live = crate::live_runner(pool.clone());
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::tx::begin(pool).await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(live.lock_key())
         .execute(&mut *tx)

@@ -164,7 +164,7 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     pub async fn open(pool: &PgPool) -> Result<Self, AuditError> {
-        let mut tx = pool.begin().await?;
+        let mut tx = projections::tx::begin(pool).await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;

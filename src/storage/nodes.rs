@@ -93,7 +93,7 @@ impl FileNode {
     /// Starts are serialised, so of two nodes starting at once the second sees the first.
     pub async fn join(pool: &PgPool, identity: StoreIdentity) -> anyhow::Result<Arc<Self>> {
         let id = Uuid::now_v7();
-        let mut tx = pool.begin().await?;
+        let mut tx = projections::tx::begin(pool).await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('zync file store nodes'))")
             .execute(&mut *tx)
             .await?;

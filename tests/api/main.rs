@@ -13,6 +13,7 @@ mod audit_unknown;
 mod auth;
 mod authz_matrix;
 mod authz_support;
+mod cancellation;
 mod channels;
 mod channels_admin;
 mod channels_http;
