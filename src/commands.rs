@@ -66,8 +66,9 @@ pub enum CommandError<E: std::error::Error> {
     Unavailable,
     #[error("the change was stored but the read model did not catch up in time")]
     NotYetVisible,
+    /// A bug or an unexpected state (a payload that does not decode, say), with its cause.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub struct CommandBus {
@@ -144,7 +145,7 @@ impl CommandBus {
         ));
         match append.await {
             Ok(appended) => appended?,
-            Err(e) => return Err(CommandError::Internal(format!("the append task failed: {e}"))),
+            Err(e) => return Err(CommandError::Internal(Box::new(e))),
         }
         self.await_projection(A::TYPE, &aggregate_id).await
     }
@@ -286,31 +287,14 @@ fn classify<E: std::error::Error>(e: AggregateError<E>) -> CommandError<E> {
                     Some("ZY005") => return CommandError::ChannelGone,
                     _ => {}
                 }
-                if is_unavailable(sqlx_err) {
+                if crate::db::is_unavailable(sqlx_err) {
                     tracing::error!(error = %sqlx_err, "event store unreachable");
                     return CommandError::Unavailable;
                 }
             }
-            tracing::error!(error = %e, "command failed unexpectedly");
-            CommandError::Internal(e.to_string())
+            tracing::error!(error = ?e, "command failed unexpectedly");
+            CommandError::Internal(e)
         }
-    }
-}
-
-/// Whether `e` means "the database can't serve right now" (retry later: 503), not a bug.
-/// SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57 operator
-/// intervention (a server shutting down or starting up: 57P01..57P03), 58 system error.
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            true
-        }
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            ["08", "53", "57", "58"]
-                .iter()
-                .any(|class| code.starts_with(class))
-        }),
-        _ => false,
     }
 }
 

@@ -7,6 +7,26 @@ use sqlx::PgPool;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Whether `e` means "the database can't serve right now" (retry later: 503), not a bug (500).
+/// SQLSTATE classes: 08 connection exception, 40 transaction rollback (a serialization failure or
+/// a deadlock PostgreSQL broke by aborting us), 53 insufficient resources, 57 operator
+/// intervention (a server shutting down or starting up, a statement timeout), 58 system error.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            ["08", "40", "53", "57", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }),
+        _ => false,
+    }
+}
+
 /// A migration this run applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {

@@ -136,11 +136,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Database failures surface as 503 (retryable), never as 500 with internals.
+/// A database that can't serve right now is a 503 (retryable); anything else (a row that does
+/// not decode, a constraint a query should have ruled out) is a bug: a 500, logged with its
+/// cause, never with internals in the answer.
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
-        Self::unavailable()
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            Self::unavailable()
+        } else {
+            tracing::error!(error = ?e, "database error");
+            Self::internal()
+        }
     }
 }
 
