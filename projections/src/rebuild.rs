@@ -91,8 +91,8 @@ impl Rebuild {
         }
         let prefix = checkpoint_prefix();
         let mut resumed = Vec::new();
-        for projector in projectors::all("public") {
-            let name = projector.name();
+        for registered in projectors::REGISTRY {
+            let name = registered.name;
             if !names.contains(&name) {
                 continue;
             }
@@ -109,13 +109,13 @@ impl Rebuild {
             .fetch_one(&mut *tx)
             .await?;
             let mut current = has_checkpoint;
-            for table in projector.tables() {
+            for table in registered.tables {
                 current &= shadow::matches_live(&mut tx, REBUILD_SCHEMA, table).await?;
             }
             if current {
                 resumed.push(name);
             } else {
-                for table in projector.tables() {
+                for table in registered.tables {
                     shadow::create_copy(&mut tx, REBUILD_SCHEMA, table).await?;
                 }
                 sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
@@ -207,10 +207,10 @@ impl Rebuild {
 
     /// The tables of the projections being rebuilt.
     fn tables(&self) -> Vec<&'static str> {
-        projectors::all("public")
+        projectors::REGISTRY
             .iter()
-            .filter(|p| self.names.contains(&p.name()))
-            .flat_map(|p| p.tables().iter().copied())
+            .filter(|r| self.names.contains(&r.name))
+            .flat_map(|r| r.tables.iter().copied())
             .collect()
     }
 
@@ -273,9 +273,10 @@ fn checkpoint_prefix() -> String {
 }
 
 fn shadow_runner(pool: &PgPool, names: &[&'static str]) -> ProjectionRunner {
-    let projectors: Vec<Box<dyn Projector>> = projectors::all(REBUILD_SCHEMA)
-        .into_iter()
-        .filter(|p| names.contains(&p.name()))
+    let projectors: Vec<Box<dyn Projector>> = projectors::REGISTRY
+        .iter()
+        .filter(|r| names.contains(&r.name))
+        .map(|r| r.build(REBUILD_SCHEMA))
         .collect();
     ProjectionRunner::with_checkpoint_prefix(pool.clone(), projectors, &checkpoint_prefix())
 }
@@ -284,7 +285,7 @@ fn shadow_runner(pool: &PgPool, names: &[&'static str]) -> ProjectionRunner {
 fn resolve(requested: &[String]) -> Result<Vec<&'static str>, RebuildError> {
     let known = projectors::names();
     if requested.is_empty() {
-        return Ok(known.to_vec());
+        return Ok(known);
     }
     let mut names = Vec::new();
     for wanted in requested {
@@ -301,8 +302,8 @@ fn resolve(requested: &[String]) -> Result<Vec<&'static str>, RebuildError> {
 
 /// Every table the projectors own, in `public`.
 pub fn read_tables() -> Vec<&'static str> {
-    projectors::all("public")
+    projectors::REGISTRY
         .iter()
-        .flat_map(|p| p.tables().iter().copied())
+        .flat_map(|r| r.tables.iter().copied())
         .collect()
 }

@@ -69,6 +69,10 @@ impl ReadModel for ChannelsModel {
     const NAME: &'static str = "channels";
     const TABLES: &'static [&'static str] = &["channels"];
 
+    fn in_schema(schema: &str) -> Self {
+        Self::new(schema)
+    }
+
     fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
         if let DecodedEvent::Channel(
             ChannelEvent::ChannelUpdated { .. } | ChannelEvent::ChannelOwnershipTransferred { .. },

@@ -65,6 +65,10 @@ impl ReadModel for MembershipsModel {
     const NAME: &'static str = "memberships";
     const TABLES: &'static [&'static str] = &["channel_members"];
 
+    fn in_schema(schema: &str) -> Self {
+        Self::new(schema)
+    }
+
     fn touches(
         &self,
         (ev, decoded): Projectable<'_>,

@@ -108,6 +108,10 @@ impl ReadModel for MessagesModel {
     const NAME: &'static str = "messages";
     const TABLES: &'static [&'static str] = &["messages"];
 
+    fn in_schema(schema: &str) -> Self {
+        Self::new(schema)
+    }
+
     fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
         if let DecodedEvent::Message(MessageEvent::MessageEdited { .. }) = decoded {
             keys.push(ev.aggregate_uuid()?);

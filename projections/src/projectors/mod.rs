@@ -36,6 +36,11 @@ pub trait ReadModel: Send + Sync {
     /// The tables it writes (unqualified).
     const TABLES: &'static [&'static str];
 
+    /// The read model writing its tables in `schema` (`public` for the live tables).
+    fn in_schema(schema: &str) -> Self
+    where
+        Self: Sized;
+
     /// Adds the keys of existing rows that `event` updates, so they can be loaded up front.
     fn touches(&self, event: Projectable<'_>, keys: &mut Vec<Self::Key>) -> Result<(), ProjectionError>;
 
@@ -139,24 +144,49 @@ mod messages;
 mod overlay;
 mod users;
 
-/// Every read model, writing to tables in `schema` (`public` for the live tables).
-pub fn all(schema: &str) -> Vec<Box<dyn Projector>> {
-    vec![
-        Box::new(Table(UsersModel::new(schema))),
-        Box::new(Table(ChannelsModel::new(schema))),
-        Box::new(Table(MembershipsModel::new(schema))),
-        Box::new(Table(MessagesModel::new(schema))),
-    ]
+/// A read model as the runner, the CLI, rebuilds and health checks know it: by name and tables,
+/// and how to build its projector for a schema.
+pub struct Registered {
+    pub name: &'static str,
+    pub tables: &'static [&'static str],
+    build: fn(&str) -> Box<dyn Projector>,
 }
 
-/// The names of every read model, in the order [`all`] builds them.
-pub fn names() -> [&'static str; 4] {
-    [
-        UsersModel::NAME,
-        ChannelsModel::NAME,
-        MembershipsModel::NAME,
-        MessagesModel::NAME,
-    ]
+impl Registered {
+    const fn of<M: ReadModel + 'static>() -> Self {
+        Self {
+            name: M::NAME,
+            tables: M::TABLES,
+            build: build::<M>,
+        }
+    }
+
+    pub fn build(&self, schema: &str) -> Box<dyn Projector> {
+        (self.build)(schema)
+    }
+}
+
+fn build<M: ReadModel + 'static>(schema: &str) -> Box<dyn Projector> {
+    Box::new(Table(M::in_schema(schema)))
+}
+
+/// Every read model, in the order a batch is applied. The one list: adding a read model here is
+/// all it takes for the runner, rebuilds, `verify` and `/readyz` to know it.
+pub const REGISTRY: &[Registered] = &[
+    Registered::of::<UsersModel>(),
+    Registered::of::<ChannelsModel>(),
+    Registered::of::<MembershipsModel>(),
+    Registered::of::<MessagesModel>(),
+];
+
+/// Every read model's projector, writing to tables in `schema`.
+pub fn all(schema: &str) -> Vec<Box<dyn Projector>> {
+    REGISTRY.iter().map(|r| r.build(schema)).collect()
+}
+
+/// The names of every read model, in registry order.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|r| r.name).collect()
 }
 
 /// Quotes a schema name for use in generated SQL (names come from code, not from users, but

@@ -85,6 +85,10 @@ impl ReadModel for UsersModel {
     const NAME: &'static str = "users";
     const TABLES: &'static [&'static str] = &["users"];
 
+    fn in_schema(schema: &str) -> Self {
+        Self::new(schema)
+    }
+
     fn touches(&self, (ev, decoded): Projectable<'_>, keys: &mut Vec<Uuid>) -> Result<(), ProjectionError> {
         if let DecodedEvent::User(e) = decoded {
             if !matches!(e, UserEvent::UserRegistered { .. }) {
