@@ -3,4 +3,5 @@
 
 pub mod credentials;
 pub mod password;
+pub mod session;
 pub mod token;

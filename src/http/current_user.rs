@@ -1,6 +1,5 @@
-//! The `Authorization: Bearer` extractor. A token is accepted only while its user is live and its
-//! credential version is current and it was not logged out, so deletion, password changes and
-//! `POST /logout` revoke it immediately.
+//! The `Authorization: Bearer` extractor over `auth::session`: 401 for any refused token, 503
+//! when the credentials could not be read.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -8,9 +7,8 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::auth::credentials;
-use crate::auth::token::{Rejected, TokenId};
-use crate::metrics::AuthFailure;
+use crate::auth::session::{self, Refused, Session};
+use crate::auth::token::TokenId;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
@@ -20,49 +18,51 @@ pub struct CurrentUser {
     pub token: TokenId,
 }
 
-impl CurrentUser {
-    /// Validates a raw token (also used by the WebSocket `?token=` handshake).
-    pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let refused = |reason| {
-            state.metrics.auth_failure(reason);
-            ApiError::unauthorized()
-        };
-        let verified = state.tokens.verify(token).map_err(|rejected| {
-            refused(match rejected {
-                Rejected::Expired => AuthFailure::TokenExpired,
-                Rejected::Invalid => AuthFailure::TokenInvalid,
-            })
-        })?;
-        let current = credentials::session_version(&state.pool, verified.user_id, verified.token.jti).await?;
-        match current {
-            Some(current) if current == verified.version => Ok(Self {
-                id: verified.user_id,
-                token: verified.token,
-            }),
-            _ => Err(refused(AuthFailure::TokenRevoked)),
+impl From<Session> for CurrentUser {
+    fn from(session: Session) -> Self {
+        Self {
+            id: session.user_id,
+            token: session.token,
         }
     }
+}
+
+/// The token of an `Authorization` header: `Bearer <token>`, scheme in any case.
+enum Bearer<'a> {
+    Absent,
+    Malformed,
+    Token(&'a str),
+}
+
+fn bearer(parts: &Parts) -> Bearer<'_> {
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return Bearer::Absent;
+    };
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .map_or(Bearer::Malformed, |(_, token)| Bearer::Token(token))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let refused = |reason| {
-            state.metrics.auth_failure(reason);
-            ApiError::unauthorized()
+        let opened = match bearer(parts) {
+            Bearer::Absent => Err(Refused::Missing),
+            Bearer::Malformed => Err(Refused::Invalid),
+            Bearer::Token(token) => session::authenticate(&state.tokens, &state.pool, Some(token)).await,
         };
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Err(refused(AuthFailure::TokenMissing));
-        };
-        let bearer = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty());
-        let Some((_, token)) = bearer else {
-            return Err(refused(AuthFailure::TokenInvalid));
-        };
-        Self::from_token(state, token.trim()).await
+        opened.map(Self::from).map_err(|refused| match refused {
+            Refused::Database(e) => e.into(),
+            refused => {
+                if let Some(failure) = refused.failure() {
+                    state.metrics.auth_failure(failure);
+                }
+                ApiError::unauthorized()
+            }
+        })
     }
 }

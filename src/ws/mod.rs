@@ -39,9 +39,9 @@ use axum::routing::get;
 use axum::Router;
 
 use self::protocol::Ending;
+use crate::auth::session::Refused;
 use crate::http::current_user::CurrentUser;
 use crate::http::error::ApiError;
-use crate::metrics::AuthFailure;
 use crate::state::AppState;
 
 /// The close codes above.
@@ -108,19 +108,20 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// Checks a `?token=` the way the `Authorization` header is checked (live user, current
 /// credential version). Also used to re-check a session when an event may have revoked it.
 async fn authenticate(state: &AppState, token: Option<&str>) -> Result<CurrentUser, Ending> {
-    use crate::auth::token::Rejected;
-    let token = token.map(str::trim).filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        state.metrics.auth_failure(AuthFailure::TokenMissing);
-        return Err(Ending::policy("missing token"));
+    let refused = match crate::auth::session::authenticate(&state.tokens, &state.pool, token).await {
+        Ok(session) => return Ok(session.into()),
+        Err(refused) => refused,
     };
-    CurrentUser::from_token(state, token).await.map_err(|e| {
-        if e.status != axum::http::StatusCode::UNAUTHORIZED {
+    if let Some(failure) = refused.failure() {
+        state.metrics.auth_failure(failure);
+    }
+    Err(match refused {
+        Refused::Missing => Ending::policy("missing token"),
+        Refused::Expired => Ending::policy(TOKEN_EXPIRED),
+        Refused::Invalid | Refused::Revoked => Ending::policy("invalid or expired token"),
+        Refused::Database(e) => {
+            tracing::warn!(error = %e, "could not check a socket's token");
             Ending::unavailable()
-        } else if state.tokens.verify(token).err() == Some(Rejected::Expired) {
-            Ending::policy(TOKEN_EXPIRED)
-        } else {
-            Ending::policy("invalid or expired token")
         }
     })
 }

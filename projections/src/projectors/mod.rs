@@ -189,10 +189,10 @@ pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|r| r.name).collect()
 }
 
-/// Quotes a schema name for use in generated SQL (names come from code, not from users, but
+/// `"schema"."table"` for generated SQL (names come from code, not from users, but
 /// quoting keeps odd names harmless).
 pub(crate) fn qualified(schema: &str, table: &str) -> String {
-    format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), table)
+    format!("{}.{}", crate::shadow::quote(schema), crate::shadow::quote(table))
 }
 
 /// `DELETE FROM table WHERE column = ANY(ids)`; a no-op for no ids.
