@@ -154,3 +154,13 @@ pub async fn file_keys_posted_in_channel(
     .await?;
     Ok(keys.into_iter().flatten().collect())
 }
+
+/// Whether a live message has the object `key` (the `messages_by_file_key` index). A deleted
+/// message's object may still be stored for a moment, until the file-removal reactor gets to it;
+/// its links must stop working at once all the same.
+pub async fn file_is_live(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM messages WHERE s3_key = $1)")
+        .bind(key)
+        .fetch_one(pool)
+        .await
+}
