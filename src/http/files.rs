@@ -27,7 +27,6 @@ use uuid::Uuid;
 use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::PathParam;
-use super::file_cleanup::remove_object;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::messages::{message_access, read_back_post, require_member};
 use super::meta::RequestMeta;
@@ -35,6 +34,7 @@ use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::{ErrorBody, MessageRead};
+use super::upload_cleanup::remove_unreferenced_upload;
 use crate::auth::CurrentUser;
 use crate::commands::CommandError;
 use crate::state::AppState;
@@ -261,7 +261,7 @@ pub async fn upload_file(
     };
     if let Some(refused) = refused {
         if stored.is_ok() {
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
         }
         return Err(refused);
     }
@@ -277,7 +277,7 @@ pub async fn upload_file(
             match idempotency::claim(&state.pool, user.id, ikey, fingerprint).await {
                 Ok(claim) => claim,
                 Err(e) => {
-                    remove_object(&state, &key).await;
+                    remove_unreferenced_upload(&state, &key).await;
                     return Err(e);
                 }
             }
@@ -287,7 +287,7 @@ pub async fn upload_file(
     let message_id = match claim {
         Claim::Replay(original) => {
             // The original has its own object; this retry's copy is not needed.
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
             return Ok((StatusCode::CREATED, rate, Json(*original)));
         }
         Claim::Fresh(id) | Claim::Retry(id) => id,
@@ -314,7 +314,7 @@ pub async fn upload_file(
         Ok(()) => {}
         // The retried original landed with its own object: answer with it, drop this copy.
         Err(CommandError::Domain(MessageError::AlreadyExists)) if idempotency_key.is_some() => {
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
             state
                 .commands
                 .await_visible::<MessageError>(MESSAGE, message_id)
@@ -323,7 +323,7 @@ pub async fn upload_file(
         Err(e) => {
             // Remove the object unless a message may refer to it after all.
             if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
-                remove_object(&state, &key).await;
+                remove_unreferenced_upload(&state, &key).await;
             }
             return Err(e.into());
         }

@@ -21,7 +21,6 @@ use super::channels::access;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam};
-use super::file_cleanup::remove_object;
 use super::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use super::meta::RequestMeta;
 use super::rate_limit::{self, RateHeaders};
@@ -296,10 +295,8 @@ pub async fn delete_message(
             },
         )
         .await?;
-    // Its access URLs stop working with the object.
-    if let Some(key) = &message.s3_key {
-        remove_object(&state, key).await;
-    }
+    // A file message's object is removed by the file-removal reactor once the deletion is in
+    // the log (its links already answer 404: they are checked against the read tables).
     Ok(Json(Acknowledgement {
         message: "Message deleted successfully".into(),
     }))
@@ -328,9 +325,10 @@ pub async fn clear_channel(
         ));
     }
     let meta = meta.by(user.id);
-    let ids = messages::ids_and_keys_in_channel(&state.pool, channel_id).await?;
+    let ids = messages::ids_in_channel(&state.pool, channel_id).await?;
+    // Each deleted file message's object is removed by the file-removal reactor.
     let results: Vec<_> = stream::iter(ids)
-        .map(|(id, key)| {
+        .map(|id| {
             let (state, meta) = (&state, &meta);
             async move {
                 let cmd = MessageCommand::Delete {
@@ -338,12 +336,7 @@ pub async fn clear_channel(
                     actor_owns_channel: true,
                     clearing_channel: true,
                 };
-                let result = state.commands.message(meta, id, cmd).await;
-                // A deleted file message's object goes with it.
-                if let (Ok(()), Some(key)) = (&result, &key) {
-                    remove_object(state, key).await;
-                }
-                result
+                state.commands.message(meta, id, cmd).await
             }
         })
         .buffer_unordered(CLEAR_CONCURRENCY)
