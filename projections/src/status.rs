@@ -56,11 +56,11 @@ pub async fn status(pool: &PgPool, reactors: &[&str]) -> Result<Status, sqlx::Er
             .filter_map(|r| r.0.strip_prefix(&rebuild_prefix).map(|_| (r.0.clone(), true))),
     );
     for (name, rebuild) in wanted {
-        projections.push(one(&mut conn, &rows, name, rebuild).await?);
+        projections.push(checkpoint_status(&mut conn, &rows, name, rebuild).await?);
     }
     let mut reacting = Vec::new();
     for name in reactors {
-        reacting.push(one(&mut conn, &rows, name.to_string(), false).await?);
+        reacting.push(checkpoint_status(&mut conn, &rows, name.to_string(), false).await?);
     }
     Ok(Status {
         head: head.position,
@@ -71,7 +71,7 @@ pub async fn status(pool: &PgPool, reactors: &[&str]) -> Result<Status, sqlx::Er
 }
 
 /// The status of the checkpoint `name` (at the start if it has no row yet).
-async fn one(
+async fn checkpoint_status(
     conn: &mut PgConnection,
     rows: &[CheckpointRow],
     name: String,
