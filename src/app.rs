@@ -24,6 +24,7 @@ use crate::http::server::{self, HttpSettings};
 use crate::limits::Limiters;
 use crate::live::{LiveHub, ProjectedPosition};
 use crate::metrics::Metrics;
+use crate::reactors::Reactors;
 use crate::state::AppState;
 use crate::storage::local::LocalStore;
 use crate::storage::nodes::{FileNode, StoreIdentity};
@@ -40,6 +41,7 @@ pub struct Application {
     http: HttpSettings,
     pool: PgPool,
     projections: Option<Arc<RunnerHandle>>,
+    reactors: Option<Reactors>,
     live: LiveHub,
     sweeper: tokio::task::JoinHandle<()>,
     shutdown: watch::Sender<bool>,
@@ -188,7 +190,7 @@ impl Application {
             .context("refusing to start")?;
         password::warm_up().await;
 
-        // One LISTEN connection per node wakes both feed readers, the projections and the hub.
+        // One LISTEN connection per node wakes every feed reader: projections, reactors, the hub.
         let projections_wake = Arc::new(Notify::new());
         let projections = if config.run_projections {
             let runner = projections::live_runner(pool.clone());
@@ -215,7 +217,15 @@ impl Application {
             Some(runner) => ProjectedPosition::Runner(runner.progress()),
             None => ProjectedPosition::Database,
         };
-        let live = LiveHub::start_waking(pool.clone(), projected, vec![projections_wake])
+        // Their own runners, locks and checkpoints: a slow object store never holds back the
+        // projections (and so neither read-your-writes nor the frames).
+        let reactors = config
+            .run_reactors
+            .then(|| Reactors::spawn(&pool, storage.clone()));
+        let wakes = std::iter::once(projections_wake)
+            .chain(reactors.iter().flat_map(Reactors::wakes))
+            .collect();
+        let live = LiveHub::start_waking(pool.clone(), projected, wakes)
             .await
             .context("could not start the live feed")?;
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -248,6 +258,7 @@ impl Application {
             sweeper: crate::maintenance::spawn_sweeper(pool.clone()),
             pool,
             projections,
+            reactors,
             live,
             shutdown,
             embedded,
@@ -285,6 +296,9 @@ impl Application {
         self.file_node.leave().await;
         if let Some(p) = &self.projections {
             p.shutdown();
+        }
+        if let Some(r) = &self.reactors {
+            r.shutdown();
         }
         self.pool.close().await;
         if let Some(pg) = self.embedded {

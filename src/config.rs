@@ -42,6 +42,10 @@ pub struct Config {
     pub s3: Option<S3Settings>,
     /// Whether this process runs the projectors (tests turn them off to simulate a crash).
     pub run_projections: bool,
+    /// `ZYNC_REACTORS` (`on`, the default, or `off`): whether this process runs the reactors
+    /// (removing deleted files' objects). A node with them off leaves that work to the nodes that
+    /// run them, or to its own next start: the work waits in the log, nothing is lost.
+    pub run_reactors: bool,
     /// `WS_PING_INTERVAL_SECS`, `WS_IDLE_TIMEOUT_SECS`, `WS_SEND_QUEUE`.
     pub websocket: WebSocketSettings,
     /// `MAX_UPLOAD_BYTES` (default 25 MiB), `ACCESS_URL_EXPIRE_SECONDS` (default 3600).
@@ -108,6 +112,11 @@ impl Config {
             db_pool_size: parse_or(&get, "DB_POOL_SIZE", 20)?,
             s3: S3Settings::from_lookup(&get),
             run_projections: true,
+            run_reactors: match get("ZYNC_REACTORS").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => bail!("ZYNC_REACTORS={other:?} is invalid: use on or off"),
+            },
             websocket: WebSocketSettings {
                 ping_interval: Duration::from_secs(parse_or(&get, "WS_PING_INTERVAL_SECS", 20)?),
                 idle_timeout: Duration::from_secs(parse_or(&get, "WS_IDLE_TIMEOUT_SECS", 60)?),
@@ -211,6 +220,8 @@ mod tests {
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.http.header_timeout, Duration::from_secs(10));
         assert_eq!(c.http.body_timeout, Duration::from_secs(30));
+        assert!(c.run_reactors);
+        assert!(!config(&[("ZYNC_REACTORS", "off")]).unwrap().run_reactors);
     }
 
     #[test]
@@ -247,6 +258,7 @@ mod tests {
         assert!(config(&[("RATE_LIMIT_MESSAGES", "lots")]).is_err());
         assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")]).is_err());
         assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).is_ok());
+        assert!(config(&[("ZYNC_REACTORS", "no")]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod live;
 pub mod maintenance;
 pub mod metrics;
+pub mod reactors;
 pub mod read;
 pub mod secret;
 pub mod service;

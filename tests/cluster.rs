@@ -10,7 +10,7 @@ mod node;
 
 use std::time::Duration;
 
-use node::{call, register, Node, User};
+use node::{call, register, upload, Node, User};
 use serde_json::{json, Value};
 
 /// Every event `user` may see on `node`, polled page by page as a client would.
@@ -110,27 +110,6 @@ async fn two_processes_on_one_database_serve_one_identical_log() {
     drop(a);
 }
 
-/// A file message uploaded through `node`: the multipart body built by hand (one `file` part).
-async fn upload(client: &reqwest::Client, node: &Node, user: &User, channel: &str, bytes: &[u8]) -> Value {
-    let boundary = "zync-cluster-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\
-         Content-Type: text/plain\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = client
-        .post(node.url(&format!("/messages/channels/{channel}/files")))
-        .bearer_auth(&user.token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body);
-    call(req, 201).await
-}
-
 /// GETs a file link through `node`, whichever node handed it out: links are absolute on the
 /// host that was asked, so the path is taken and sent to `node`.
 async fn download(client: &reqwest::Client, node: &Node, link: &str) -> (u16, Vec<u8>) {
@@ -196,6 +175,13 @@ async fn a_file_uploaded_through_one_node_is_served_and_deleted_through_the_othe
         200,
     )
     .await;
+    // The links die with the deletion; the object goes shortly after, through the file-removal
+    // reactor, whichever node runs it.
+    let mut waited = 0;
+    while stored.exists() && waited < 600 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
     assert!(
         !stored.exists(),
         "deleting through node B removed the file node A stored"

@@ -13,7 +13,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("composition", &["app", "config"]),
     // HTTP and WebSocket adapters and the state they share.
     ("adapters", &["http", "ws", "state"]),
-    ("use cases", &["service", "maintenance"]),
+    // Reactors are use cases too: side effects the feed drives instead of a request.
+    ("use cases", &["service", "maintenance", "reactors"]),
     (
         "core",
         &[

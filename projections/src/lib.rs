@@ -2,12 +2,14 @@
 //! into the relational read tables the HTTP queries use.
 //!
 //! The same projector code serves live updates, catch-up after downtime and full rebuilds: a
-//! projector only ever sees events in feed order, from its checkpoint on.
+//! projector only ever sees events in feed order, from its checkpoint on. The same runner also
+//! drives reactors ([`reactor`]): side effects outside the database, at least once.
 
 pub mod copy;
 pub mod event;
 pub mod feed;
 pub mod projectors;
+pub mod reactor;
 pub mod rebuild;
 pub mod rules;
 pub mod runner;
@@ -18,6 +20,7 @@ pub mod verify;
 
 pub use event::{DecodedEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedReader};
+pub use reactor::{reactor_runner, ReactionError, Reactor};
 pub use runner::{ProjectionRunner, RunnerHandle};
 
 /// The live projections: every read model into `public`, as one set under one lock. Servers run
@@ -45,5 +48,12 @@ pub enum ProjectionError {
         position: i64,
         event_type: String,
         source: serde_json::Error,
+    },
+    /// A reactor's effect failed; the event is retried, never skipped.
+    #[error("reactor {reactor} failed at position {position}: {message}")]
+    Reaction {
+        reactor: &'static str,
+        position: i64,
+        message: String,
     },
 }

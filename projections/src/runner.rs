@@ -323,7 +323,7 @@ async fn run_loop(runner: ProjectionRunner, wake: Arc<Notify>, progress: watch::
                 }
             }
             Err(error) => {
-                tracing::error!(projections = ?runner.names, %error, "projection cycle failed; retrying");
+                tracing::error!(set = ?runner.names, %error, "projection or reactor cycle failed; retrying");
                 runner.record_error(&error).await;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));

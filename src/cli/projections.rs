@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use projections::rebuild::Rebuild;
-use projections::status::{status, Status};
+use projections::status::{status, ProjectionStatus, Status};
 
 use super::database::Database;
 use super::Outcome;
@@ -43,7 +43,7 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<Outcome> {
 }
 
 async fn print_status(db: &Database, json: bool) -> anyhow::Result<Outcome> {
-    let status = status(&db.pool).await?;
+    let status = status(&db.pool, &crate::reactors::names()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -63,17 +63,28 @@ fn status_table(status: &Status) -> String {
         } else {
             p.name.clone()
         };
-        let updated = p
-            .updated_at
-            .map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-        out.push_str(&format!(
-            "{name:<28} {:>10} {:>8}  {updated:<20}  {}\n",
-            p.position,
-            p.lag,
-            p.last_error.as_deref().unwrap_or("-")
-        ));
+        out.push_str(&status_line(&name, p));
+    }
+    out.push_str(&format!(
+        "\n{:<28} {:>10} {:>8}  {:<20}  {}\n",
+        "REACTOR", "POSITION", "LAG", "UPDATED", "LAST ERROR"
+    ));
+    for r in &status.reactors {
+        out.push_str(&status_line(&r.name, r));
     }
     out
+}
+
+fn status_line(name: &str, p: &ProjectionStatus) -> String {
+    let updated = p
+        .updated_at
+        .map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+    format!(
+        "{name:<28} {:>10} {:>8}  {updated:<20}  {}\n",
+        p.position,
+        p.lag,
+        p.last_error.as_deref().unwrap_or("-")
+    )
 }
 
 async fn rebuild(db: &Database, names: &[String]) -> anyhow::Result<Outcome> {

@@ -18,7 +18,6 @@ use uuid::Uuid;
 use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathParam, QueryParams};
-use super::file_cleanup::remove_channel_objects;
 use super::paging::PageParams;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ErrorBody};
@@ -281,9 +280,8 @@ pub async fn delete_channel(
             ChannelCommand::Delete { actor: user.id },
         )
         .await?;
-    // The deletion is stored: none of the channel's messages can be read any more, so their
-    // files go too (best effort; a failure is logged and does not undo the deletion).
-    remove_channel_objects(&state, channel_id).await;
+    // None of the channel's messages can be read any more; the file-removal reactor removes
+    // their objects once the deletion is in the log.
     Ok(Json(Acknowledgement {
         message: "Channel deleted successfully".into(),
     }))

@@ -1,7 +1,7 @@
 //! `GET /files/{*key}`: the local store's signed links, served by the app itself (S3 serves its
-//! presigned URLs without us). A link is checked (signature, then expiry) before the file is
-//! opened; the file goes out with `nosniff`, a sandboxing CSP and the disposition both stores
-//! share ([`crate::storage::content_disposition`]).
+//! presigned URLs without us). A link is checked (signature, expiry, then whether a live message
+//! still has the object) before the file is opened; the file goes out with `nosniff`, a
+//! sandboxing CSP and the disposition both stores share ([`crate::storage::content_disposition`]).
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -76,6 +76,11 @@ pub async fn serve_file(
         Ok(()) => {}
         Err(LinkError::Expired) => return Err(ApiError::forbidden("This link has expired")),
         Err(LinkError::BadSignature) => return Err(ApiError::forbidden("Invalid link signature")),
+    }
+    // The read side decides, not the disk: a deleted message's object is removed shortly after
+    // the deletion (by the file-removal reactor), and its links die with the deletion itself.
+    if !crate::read::messages::file_is_live(&state.pool, &key).await? {
+        return Err(ApiError::not_found(FILE_NOT_FOUND));
     }
     let object = store.open(&key).await.map_err(|e| match e {
         StorageError::NotFound => ApiError::not_found(FILE_NOT_FOUND),

@@ -28,12 +28,12 @@ use super::channels::access;
 use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::PathParam;
-use super::file_cleanup::remove_object;
 use super::messages::{message_access, read_back_post, require_member};
 use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::ErrorBody;
+use super::upload_cleanup::remove_unreferenced_upload;
 use crate::commands::CommandError;
 use crate::commands::RequestMeta;
 use crate::read::views::MessageRead;
@@ -262,7 +262,7 @@ pub async fn upload_file(
     };
     if let Some(refused) = refused {
         if stored.is_ok() {
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
         }
         return Err(refused);
     }
@@ -278,7 +278,7 @@ pub async fn upload_file(
             match idempotency::claim(&state.pool, user.id, ikey, fingerprint).await {
                 Ok(claim) => claim,
                 Err(e) => {
-                    remove_object(&state, &key).await;
+                    remove_unreferenced_upload(&state, &key).await;
                     return Err(e.into());
                 }
             }
@@ -288,7 +288,7 @@ pub async fn upload_file(
     let message_id = match claim {
         Claim::Replay(original) => {
             // The original has its own object; this retry's copy is not needed.
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
             return Ok((StatusCode::CREATED, rate, Json(*original)));
         }
         Claim::Fresh(id) | Claim::Retry(id) => id,
@@ -315,7 +315,7 @@ pub async fn upload_file(
         Ok(()) => {}
         // The retried original landed with its own object: answer with it, drop this copy.
         Err(CommandError::Domain(MessageError::AlreadyExists)) if idempotency_key.is_some() => {
-            remove_object(&state, &key).await;
+            remove_unreferenced_upload(&state, &key).await;
             state
                 .commands
                 .await_visible::<MessageError>(MESSAGE, message_id)
@@ -324,7 +324,7 @@ pub async fn upload_file(
         Err(e) => {
             // Remove the object unless a message may refer to it after all.
             if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
-                remove_object(&state, &key).await;
+                remove_unreferenced_upload(&state, &key).await;
             }
             return Err(e.into());
         }

@@ -92,13 +92,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Where the read tables stand against the log (for `/readyz` and `/metrics`).
+/// Where the read tables and the reactors stand against the log (for `/readyz` and `/metrics`).
 pub struct Lags {
     /// The log's last position.
     pub head: i64,
     /// Each live projection's name and lag: the head minus its checkpoint, an upper bound on how
     /// many events its tables miss (positions of rolled-back appends count too).
     pub projections: Vec<(String, i64)>,
+    /// Each reactor's name and lag, measured the same way. Not part of readiness: a reactor
+    /// behind (a slow or failing object store) delays only its side effects, never an answer.
+    pub reactors: Vec<(String, i64)>,
 }
 
 impl Lags {
@@ -109,8 +112,13 @@ impl Lags {
 }
 
 /// One query, two index lookups and the (tiny) checkpoint table: cheap enough for a probe or a
-/// scrape every second. A projection no server has started yet counts from position 0.
+/// scrape every second. A projection or reactor no server has started yet counts from position 0.
 pub async fn lags(pool: &PgPool) -> Result<Lags, sqlx::Error> {
+    let reactors = crate::reactors::names();
+    let names: Vec<&str> = projections::projectors::names()
+        .into_iter()
+        .chain(reactors)
+        .collect();
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT n.name, h.head, greatest(0, h.head - coalesce(c.last_position, 0))
            FROM unnest($1::text[]) AS n(name)
@@ -118,11 +126,17 @@ pub async fn lags(pool: &PgPool) -> Result<Lags, sqlx::Error> {
            LEFT JOIN projection_checkpoints AS c ON c.name = n.name
           ORDER BY n.name",
     )
-    .bind(&projections::projectors::names()[..])
+    .bind(&names)
     .fetch_all(pool)
     .await?;
+    let head = rows.first().map_or(0, |r| r.1);
+    let (reactors, projections) = rows
+        .into_iter()
+        .map(|(name, _, lag)| (name, lag))
+        .partition(|(name, _)| reactors.contains(&name.as_str()));
     Ok(Lags {
-        head: rows.first().map_or(0, |r| r.1),
-        projections: rows.into_iter().map(|(name, _, lag)| (name, lag)).collect(),
+        head,
+        projections,
+        reactors,
     })
 }

@@ -22,7 +22,6 @@ use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::errors_map::NOT_A_MEMBER;
 use super::extract::{JsonBody, PathParam};
-use super::file_cleanup::remove_object;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ClearedMessages, ErrorBody};
@@ -297,10 +296,8 @@ pub async fn delete_message(
             },
         )
         .await?;
-    // Its access URLs stop working with the object.
-    if let Some(key) = &message.s3_key {
-        remove_object(&state, key).await;
-    }
+    // A file message's object is removed by the file-removal reactor once the deletion is in
+    // the log (its links already answer 404: they are checked against the read tables).
     Ok(Json(Acknowledgement {
         message: "Message deleted successfully".into(),
     }))
@@ -329,9 +326,10 @@ pub async fn clear_channel(
         ));
     }
     let meta = meta.by(user.id);
-    let ids = messages::ids_and_keys_in_channel(&state.pool, channel_id).await?;
+    let ids = messages::ids_in_channel(&state.pool, channel_id).await?;
+    // Each deleted file message's object is removed by the file-removal reactor.
     let results: Vec<_> = stream::iter(ids)
-        .map(|(id, key)| {
+        .map(|id| {
             let (state, meta) = (&state, &meta);
             async move {
                 let cmd = MessageCommand::Delete {
@@ -339,12 +337,7 @@ pub async fn clear_channel(
                     actor_owns_channel: true,
                     clearing_channel: true,
                 };
-                let result = state.commands.message(meta, id, cmd).await;
-                // A deleted file message's object goes with it.
-                if let (Ok(()), Some(key)) = (&result, &key) {
-                    remove_object(state, key).await;
-                }
-                result
+                state.commands.message(meta, id, cmd).await
             }
         })
         .buffer_unordered(CLEAR_CONCURRENCY)

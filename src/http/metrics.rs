@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Prometheus metrics of this node (text exposition format). Request counts and latencies by
 /// method, route template and status; open WebSockets; authentication failures by reason; how
-/// far the live feed and each projection are behind the log. Not for the public internet: expose
+/// far the live feed, each projection and each reactor are behind the log. Not for the public internet: expose
 /// it to the monitoring network only (or set `METRICS_TOKEN`).
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
@@ -81,6 +81,14 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
                 &[("projection", name.as_str())],
                 lag,
             );
+        }
+        out.family(
+            "zync_reactor_lag_positions",
+            "gauge",
+            "How far each reactor (side effects such as removing deleted files) is behind the log, in positions.",
+        );
+        for (name, lag) in &lags.reactors {
+            out.sample("zync_reactor_lag_positions", &[("reactor", name.as_str())], lag);
         }
     }
     ([(CONTENT_TYPE, TEXT_FORMAT)], out.finish()).into_response()

@@ -124,33 +124,12 @@ pub async fn ids_in_channel(pool: &PgPool, channel_id: Uuid) -> Result<Vec<Uuid>
         .await
 }
 
-/// Ids of a channel's live messages with their storage keys (file messages), for clearing it.
-pub async fn ids_and_keys_in_channel(
-    pool: &PgPool,
-    channel_id: Uuid,
-) -> Result<Vec<(Uuid, Option<String>)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, s3_key FROM messages WHERE channel_id = $1 ORDER BY created_at, id")
-        .bind(channel_id)
-        .fetch_all(pool)
+/// Whether a live message has the object `key` (the `messages_by_file_key` index). A deleted
+/// message's object may still be stored for a moment, until the file-removal reactor gets to it;
+/// its links must stop working at once all the same.
+pub async fn file_is_live(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM messages WHERE s3_key = $1)")
+        .bind(key)
+        .fetch_one(pool)
         .await
-}
-
-/// Storage keys of every file message ever posted in a channel, read from the log (the
-/// `events_posts_by_channel` index, migration 0006): once the channel is deleted the read table holds
-/// none of its messages. Keys of messages deleted earlier are included; removing an object
-/// twice is harmless, and it retries a removal that failed back then.
-pub async fn file_keys_posted_in_channel(
-    pool: &PgPool,
-    channel_id: Uuid,
-) -> Result<Vec<String>, sqlx::Error> {
-    let keys: Vec<Option<String>> = sqlx::query_scalar(&format!(
-        "SELECT payload -> event_type ->> 's3_key' FROM events
-          WHERE aggregate_type = '{MESSAGE}' AND event_type = 'FileMessagePosted'
-            AND (payload -> event_type ->> 'channel_id') = $1::uuid::text
-          ORDER BY global_position"
-    ))
-    .bind(channel_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(keys.into_iter().flatten().collect())
 }

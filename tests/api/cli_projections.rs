@@ -49,6 +49,14 @@ async fn status_lists_every_projection_against_the_head() {
         assert_eq!(p["position"], head, "{p}");
         assert_eq!(p["last_error"], Value::Null);
     }
+    // The reactors are listed apart: their lag is not the read tables' (nothing waits for them).
+    let reactors: Vec<&str> = status["reactors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(reactors, [zync::reactors::FileRemoval::NAME]);
 
     let table = zync(&app.db, &["projections", "status"]).await;
     assert_eq!(table.code, 0, "{}", table.stderr);
@@ -58,6 +66,7 @@ async fn status_lists_every_projection_against_the_head() {
         table.stdout
     );
     assert!(table.stdout.contains("PROJECTION"), "{}", table.stdout);
+    assert!(table.stdout.contains("REACTOR"), "{}", table.stdout);
 }
 
 #[tokio::test]

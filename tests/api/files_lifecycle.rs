@@ -1,9 +1,14 @@
 //! File messages in history, on the Zync WebSocket, and deleted with their objects: one by one,
 //! by clearing or deleting their channel. A deleted author's files stay with their messages.
+//!
+//! Links die with the deletion (the read side); the objects go shortly after, through the
+//! file-removal reactor, so the store is looked at once it has caught up with the log.
 
 use serde_json::Value;
 
-use crate::files_support::{access_url, download, files_room, link, png, stored_objects, upload};
+use crate::files_support::{
+    access_url, download, files_room, link, png, settled_objects, stored_objects, upload,
+};
 use crate::ws_support::{frame, zync};
 
 #[tokio::test]
@@ -69,7 +74,7 @@ async fn deleting_a_file_message_removes_its_object_and_kills_its_links() {
         .expect(200);
     assert_eq!(download(&app, &url).await.status, 404);
     assert_eq!(access_url(&app, &room.owner, id).await.status, 404);
-    assert_eq!(stored_objects(&files).len(), 1);
+    assert_eq!(settled_objects(&app, &files).await.len(), 1);
 
     // By the channel owner.
     let id = theirs["id"].as_str().unwrap();
@@ -78,7 +83,7 @@ async fn deleting_a_file_message_removes_its_object_and_kills_its_links() {
         .await
         .expect(200);
     assert_eq!(download(&app, &url).await.status, 404);
-    assert!(stored_objects(&files).is_empty());
+    assert!(settled_objects(&app, &files).await.is_empty());
 }
 
 #[tokio::test]
@@ -108,7 +113,7 @@ async fn clearing_a_channel_removes_its_files() {
         .await
         .expect(200);
     assert_eq!(cleared["count"], 4);
-    assert!(stored_objects(&files).is_empty());
+    assert!(settled_objects(&app, &files).await.is_empty());
     for url in urls {
         assert_eq!(download(&app, &url).await.status, 404);
     }
@@ -150,13 +155,13 @@ async fn deleting_a_channel_removes_its_files_and_only_those() {
     let kept = upload(&app, &room.owner, &other, "keep.png", "image/png", &png(2, 2))
         .await
         .expect(201);
-    assert_eq!(stored_objects(&files).len(), 3);
+    assert_eq!(settled_objects(&app, &files).await.len(), 3);
 
     app.delete(&format!("/channels/{}", room.channel), Some(&room.owner.token))
         .await
         .expect(200);
 
-    let left = stored_objects(&files);
+    let left = settled_objects(&app, &files).await;
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].ends_with(kept["s3_key"].as_str().unwrap()), "{left:?}");
     for url in links {
@@ -186,7 +191,7 @@ async fn a_deleted_authors_files_stay_with_their_messages() {
         .await
         .expect(200);
 
-    assert_eq!(stored_objects(&files).len(), 1);
+    assert_eq!(settled_objects(&app, &files).await.len(), 1);
     let read = app
         .get(&format!("/messages/{id}"), Some(&room.owner.token))
         .await

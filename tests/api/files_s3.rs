@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use zync::storage::s3::S3Settings;
 
-use crate::files_support::{access_url, download, link, png, upload};
+use crate::files_support::{access_url, download, link, png, reactors_caught_up, upload};
 use crate::messages::room;
 use crate::s3_server::{S3Server, ACCESS_KEY, BUCKET, REGION, SECRET_KEY};
 use crate::support::TestApp;
@@ -58,8 +58,13 @@ async fn a_png_round_trips_through_s3_and_deletion_removes_it() {
     app.delete(&format!("/messages/{id}"), Some(&room.member.token))
         .await
         .expect(200);
-    assert_eq!(download(&app, &url).await.status, 404, "the link stops working");
+    // The message is gone at once; a presigned link is S3's to serve, so it stops working when
+    // the file-removal reactor has removed the object, shortly after.
+    let gone = access_url(&app, &room.owner, id).await;
+    assert_eq!(gone.status, 404);
+    reactors_caught_up(&app).await;
     assert!(!holds_key(), "the object is removed");
+    assert_eq!(download(&app, &url).await.status, 404, "the link stops working");
 }
 
 #[tokio::test]
@@ -138,7 +143,7 @@ async fn a_stopped_storage_server_gives_a_clear_error_and_no_message() {
 }
 
 #[tokio::test]
-async fn a_channel_is_deleted_even_when_its_files_cannot_be_removed() {
+async fn a_channel_is_deleted_while_the_store_is_down_and_its_files_go_when_it_is_back() {
     let mut server = S3Server::start().await;
     let app = app_on(&server).await;
     let room = room(&app).await;
@@ -152,9 +157,17 @@ async fn a_channel_is_deleted_even_when_its_files_cannot_be_removed() {
     )
     .await
     .expect(201);
+    let key = m["s3_key"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("media/")
+        .to_string();
+    let holds_key = |server: &S3Server| server.files().iter().any(|f| f.to_string_lossy().contains(&key));
+    assert!(holds_key(&server));
     server.stop().await;
 
-    // The deletion event is the source of truth: a storage failure is logged, not returned.
+    // The deletion event is the source of truth: the store being down is not the client's
+    // problem, and the read side forgets the channel at once.
     app.delete(&format!("/channels/{}", room.channel), Some(&room.owner.token))
         .await
         .expect(200);
@@ -164,4 +177,41 @@ async fn a_channel_is_deleted_even_when_its_files_cannot_be_removed() {
     assert_eq!(gone.status, 404);
     let gone = access_url(&app, &room.owner, m["id"].as_str().unwrap()).await;
     assert_eq!(gone.status, 404);
+
+    // The reactor fails, says so in its checkpoint row, and keeps the event.
+    let reactor = zync::reactors::FileRemoval::NAME;
+    let mut failed = None;
+    for _ in 0..600 {
+        failed = sqlx::query_scalar("SELECT last_error FROM projection_checkpoints WHERE name = $1")
+            .bind(reactor)
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+            .flatten();
+        if failed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed: String = failed.expect("the reactor records its failure");
+    assert!(failed.contains(&room.channel), "{failed}");
+    assert!(
+        holds_key(&server),
+        "nothing could be removed while the store was down"
+    );
+
+    // Back up: the retried reaction removes the file.
+    server.restart().await;
+    reactors_caught_up(&app).await;
+    assert!(
+        !holds_key(&server),
+        "the deleted channel's file is removed once the store is back"
+    );
+    let error: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM projection_checkpoints WHERE name = $1")
+            .bind(reactor)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(error, None, "the error is cleared once the reaction succeeds");
 }

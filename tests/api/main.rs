@@ -30,6 +30,7 @@ mod files_lifecycle;
 mod files_limits;
 mod files_local;
 mod files_origin;
+mod files_reactor;
 mod files_s3;
 mod files_support;
 mod health;

@@ -204,6 +204,11 @@ async fn requests_and_auth_failures_are_counted_by_route_template_without_user_d
         .unwrap_or_else(|| panic!("no lag for {projection}: {text}"));
         assert!(lag >= 0.0);
     }
+    for reactor in zync::reactors::names() {
+        let lag = value(&samples, "zync_reactor_lag_positions", &[("reactor", reactor)])
+            .unwrap_or_else(|| panic!("no lag for {reactor}: {text}"));
+        assert!(lag >= 0.0);
+    }
 }
 
 /// The gauge after `check` holds, polled: a socket is counted once its session starts, which

@@ -183,6 +183,33 @@ pub async fn register(client: &reqwest::Client, node: &Node, username: &str) -> 
     }
 }
 
+/// A file message uploaded through `node`: the multipart body built by hand (one `file` part).
+pub async fn upload(
+    client: &reqwest::Client,
+    node: &Node,
+    user: &User,
+    channel: &str,
+    bytes: &[u8],
+) -> Value {
+    let boundary = "zync-node-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = client
+        .post(node.url(&format!("/messages/channels/{channel}/files")))
+        .bearer_auth(&user.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    call(req, 201).await
+}
+
 impl Node {
     /// SIGKILL: no graceful stop, no flushing, as a crash or the OOM killer would.
     pub fn kill_9(&mut self) {

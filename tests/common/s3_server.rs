@@ -30,39 +30,26 @@ impl S3Server {
     pub async fn start() -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket dir");
-        let fs = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs");
-        let service = {
-            let mut b = S3ServiceBuilder::new(fs);
-            b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-            b.build()
-        };
-
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            // Connections die with this task (stopping means nothing answers any more, not
-            // even keep-alive connections a client still holds).
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let Ok((socket, _)) = accepted else { continue };
-                        let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
-                        connections.spawn(async move { let _ = conn.await; });
-                    }
-                }
-            }
-            connections.shutdown().await;
-        });
+        let (stop, task) = serve(listener, root.path());
         Self {
             addr,
             root,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Serves the same bucket on the same address again, after [`stop`](Self::stop): the
+    /// storage server is back, with what it held.
+    #[allow(dead_code)] // the store's own tests (tests/s3) never restart it
+    pub async fn restart(&mut self) {
+        assert!(self.task.is_none(), "stop the server before restarting it");
+        let listener = TcpListener::bind(self.addr).await.expect("bind the same address");
+        let (stop, task) = serve(listener, self.root.path());
+        self.stop = Some(stop);
+        self.task = Some(task);
     }
 
     pub fn endpoint(&self) -> String {
@@ -103,4 +90,33 @@ impl Drop for S3Server {
             task.abort();
         }
     }
+}
+
+/// Serves s3s-fs over `root` on `listener` until the returned sender fires.
+fn serve(listener: TcpListener, root: &Path) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs");
+    let service = {
+        let mut b = S3ServiceBuilder::new(fs);
+        b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        b.build()
+    };
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        // Connections die with this task (stopping means nothing answers any more, not
+        // even keep-alive connections a client still holds).
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                accepted = listener.accept() => {
+                    let Ok((socket, _)) = accepted else { continue };
+                    let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                    connections.spawn(async move { let _ = conn.await; });
+                }
+            }
+        }
+        connections.shutdown().await;
+    });
+    (stop, task)
 }
