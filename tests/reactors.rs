@@ -10,6 +10,8 @@
 mod db;
 #[path = "common/node.rs"]
 mod node;
+#[path = "common/reactor.rs"]
+mod reactor;
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,28 +49,6 @@ async fn removed(path: &Path) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
-}
-
-/// Waits (bounded) until the file-removal reactor has acted on every event of the log, so what
-/// is still stored then is meant to stay.
-async fn reactor_caught_up(pool: &sqlx::PgPool) {
-    for _ in 0..600 {
-        let caught_up: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)
-                AND NOT EXISTS (
-                    SELECT 1 FROM events e JOIN projection_checkpoints c ON c.name = $1
-                     WHERE (e.tx_id, e.global_position) > (c.last_tx, c.last_position))",
-        )
-        .bind(zync::reactors::FileRemoval::NAME)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if caught_up {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the file-removal reactor did not reach the end of the log");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +141,7 @@ async fn a_channel_deleted_by_a_server_killed_before_removing_its_files_loses_th
         );
     }
     let pool = sqlx::PgPool::connect_with(db.clone()).await.unwrap();
-    reactor_caught_up(&pool).await;
+    reactor::file_removal_caught_up(&pool).await;
     assert!(kept_file.is_file(), "another channel's file stays");
     pool.close().await;
 }

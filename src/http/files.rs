@@ -9,8 +9,7 @@
 
 use std::io;
 
-use aggregates::aggregate_types::MESSAGE;
-use aggregates::message::{MessageCommand, MessageError};
+use aggregates::message::MessageCommand;
 use aggregates::values::{ContentType, FileName};
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartError;
@@ -28,16 +27,16 @@ use super::channels::access;
 use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult, Issue};
 use super::extract::PathParam;
-use super::messages::{message_access, read_back_post, require_member};
+use super::messages::{message_access, require_member};
 use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::ErrorBody;
 use super::upload_cleanup::remove_unreferenced_upload;
-use crate::commands::CommandError;
 use crate::commands::RequestMeta;
 use crate::read::views::MessageRead;
-use crate::service::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
+use crate::service::idempotency::{Fingerprint, IdempotencyKey};
+use crate::service::posting::{self, Keyed, Posted};
 use crate::state::AppState;
 use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
@@ -273,66 +272,43 @@ pub async fn upload_file(
         Err(e) => return Err(storage_error(&e)),
     }
 
-    let claim = match (&idempotency_key, fingerprint) {
-        (Some(ikey), Some(fingerprint)) => {
-            match idempotency::claim(&state.pool, user.id, ikey, fingerprint).await {
-                Ok(claim) => claim,
-                Err(e) => {
-                    remove_unreferenced_upload(&state, &key).await;
-                    return Err(e.into());
-                }
-            }
-        }
-        _ => Claim::Fresh(Uuid::now_v7()),
+    let keyed = match (&idempotency_key, fingerprint) {
+        (Some(key), Some(fingerprint)) => Some(Keyed { key, fingerprint }),
+        _ => None,
     };
-    let message_id = match claim {
-        Claim::Replay(original) => {
-            // The original has its own object; this retry's copy is not needed.
-            remove_unreferenced_upload(&state, &key).await;
-            return Ok((StatusCode::CREATED, rate, Json(*original)));
-        }
-        Claim::Fresh(id) | Claim::Retry(id) => id,
+    let file = aggregates::message::StoredFile {
+        s3_key: aggregates::values::StorageKey::parse(key.clone()).expect("generated keys are short"),
+        content_type,
+        original_filename,
     };
-    let posted = state
-        .commands
-        .message(
-            &meta.by(user.id),
+    let posted = posting::post(
+        &state.commands,
+        &state.pool,
+        &meta,
+        user.id,
+        keyed,
+        |message_id| MessageCommand::PostFile {
             message_id,
-            MessageCommand::PostFile {
-                message_id,
-                channel_id,
-                author_id: user.id,
-                file: aggregates::message::StoredFile {
-                    s3_key: aggregates::values::StorageKey::parse(key.clone())
-                        .expect("generated keys are short"),
-                    content_type,
-                    original_filename,
-                },
-            },
-        )
-        .await;
-    match posted {
-        Ok(()) => {}
-        // The retried original landed with its own object: answer with it, drop this copy.
-        Err(CommandError::Domain(MessageError::AlreadyExists)) if idempotency_key.is_some() => {
+            channel_id,
+            author_id: user.id,
+            file,
+        },
+    )
+    .await;
+    let message = match posted {
+        Ok(Posted::New(message)) => message,
+        // The original has its own object; this retry's copy is not needed.
+        Ok(Posted::Original(original)) => {
             remove_unreferenced_upload(&state, &key).await;
-            state
-                .commands
-                .await_visible::<MessageError>(MESSAGE, message_id)
-                .await?;
+            original
         }
         Err(e) => {
-            // Remove the object unless a message may refer to it after all.
-            if !state.commands.may_have_stored(MESSAGE, message_id, &e).await {
+            if e.stored_nothing() {
                 remove_unreferenced_upload(&state, &key).await;
             }
             return Err(e.into());
         }
-    }
-    let message = read_back_post(&state, message_id).await?;
-    if let Some(ikey) = &idempotency_key {
-        idempotency::record(&state.pool, user.id, ikey, &message).await;
-    }
+    };
     Ok((StatusCode::CREATED, rate, Json(message)))
 }
 

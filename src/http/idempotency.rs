@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 
 use super::error::{ApiError, Issue};
 use crate::service::idempotency::{ClaimError, IdempotencyKey, MAX_KEY_LEN};
+use crate::service::posting::PostError;
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -39,6 +40,16 @@ impl From<ClaimError> for ApiError {
             ClaimError::Reused => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             ClaimError::Database(e) => e.into(),
             ClaimError::Contended => ApiError::unavailable(),
+        }
+    }
+}
+
+impl From<PostError> for ApiError {
+    fn from(e: PostError) -> Self {
+        match e {
+            PostError::Claim(e) => e.into(),
+            PostError::Command { source, .. } => source.into(),
+            PostError::ReadBack(e) => e.into(),
         }
     }
 }

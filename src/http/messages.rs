@@ -5,7 +5,6 @@
 //! same transaction as the events, so a just-joined member can post and a just-departed one can't.
 //! Posting is re-checked inside the append transaction by the guard trigger.
 
-use aggregates::aggregate_types::MESSAGE;
 use aggregates::message::{MessageCommand, MessageError};
 use aggregates::values::MessageContent;
 use axum::extract::State;
@@ -30,7 +29,8 @@ use crate::commands::RequestMeta;
 use crate::read::channels::{self, ChannelAccess};
 use crate::read::messages;
 use crate::read::views::MessageRead;
-use crate::service::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
+use crate::service::idempotency::{Fingerprint, IdempotencyKey};
+use crate::service::posting::{self, Keyed, PostError};
 use crate::state::AppState;
 
 /// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).
@@ -106,15 +106,6 @@ pub(super) async fn message_access(
     Ok((message, access))
 }
 
-/// Reads a just-posted message back (the command waited for the projections). Missing means it
-/// was deleted at once (a channel cleared or deleted meanwhile) or the projections run on another
-/// node: the post is stored, so "retry the read" (503), never a 500 or a second post.
-pub(super) async fn read_back_post(state: &AppState, message_id: Uuid) -> ApiResult<MessageRead> {
-    messages::get(&state.pool, message_id)
-        .await?
-        .ok_or_else(|| CommandError::<MessageError>::NotYetVisible.into())
-}
-
 #[utoipa::path(
     post, path = "/messages/channels/{channel_id}/messages", tag = "messages",
     security(("bearer" = [])),
@@ -149,52 +140,39 @@ pub async fn post_message(
 ) -> ApiResult<(StatusCode, RateHeaders, Json<MessageRead>)> {
     let rate = rate_limit::take_post(&state, user.id)?;
     let content = content(body.content)?;
-    let claim = match &key {
-        Some(key) => {
-            let fingerprint = Fingerprint::new("text", channel_id).field(content.as_str().as_bytes());
-            idempotency::claim(&state.pool, user.id, key, fingerprint).await?
-        }
-        None => Claim::Fresh(Uuid::now_v7()),
-    };
-    let message_id = match claim {
-        Claim::Replay(original) => return Ok((StatusCode::CREATED, rate, Json(*original))),
-        Claim::Fresh(id) | Claim::Retry(id) => id,
-    };
+    let keyed = key.as_ref().map(|key| Keyed {
+        key,
+        fingerprint: Fingerprint::new("text", channel_id).field(content.as_str().as_bytes()),
+    });
     // No membership lookup first: the event store's guard refuses a post by a non-member, or to
     // a channel that is gone, as the event is appended. Only a refused post looks the channel up,
     // to tell 404 from 403; a member's post is one query shorter.
-    let posted = state
-        .commands
-        .message(
-            &meta.by(user.id),
+    let posted = posting::post(
+        &state.commands,
+        &state.pool,
+        &meta,
+        user.id,
+        keyed,
+        |message_id| MessageCommand::PostText {
             message_id,
-            MessageCommand::PostText {
-                message_id,
-                channel_id,
-                author_id: user.id,
-                content,
-            },
-        )
-        .await;
-    match posted {
-        Err(CommandError::NotAMember) => {
+            channel_id,
+            author_id: user.id,
+            content,
+        },
+    )
+    .await;
+    let message = match posted {
+        Ok(posted) => posted.message(),
+        Err(PostError::Command {
+            source: CommandError::NotAMember,
+            ..
+        }) => {
             require_member(&access(&state, channel_id, user.id).await?)?;
             // A member by now: they joined after the post was refused, which stands.
             return Err(ApiError::forbidden(NOT_A_MEMBER));
         }
-        // The retried original landed (here or on another node): answer with it.
-        Err(CommandError::Domain(MessageError::AlreadyExists)) if key.is_some() => {
-            state
-                .commands
-                .await_visible::<MessageError>(MESSAGE, message_id)
-                .await?;
-        }
-        other => other?,
-    }
-    let message = read_back_post(&state, message_id).await?;
-    if let Some(key) = &key {
-        idempotency::record(&state.pool, user.id, key, &message).await;
-    }
+        Err(e) => return Err(e.into()),
+    };
     Ok((StatusCode::CREATED, rate, Json(message)))
 }
 

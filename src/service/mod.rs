@@ -2,3 +2,4 @@
 //! the stores. Adapters (`http`, `ws`, `cli`) call this layer; it never knows about them.
 
 pub mod idempotency;
+pub mod posting;

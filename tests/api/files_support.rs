@@ -180,27 +180,9 @@ pub fn temporary_files(files: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// Waits until the file-removal reactor has acted on every event in the log so far (its
-/// checkpoint is past the last one), so that what a test then sees in the store is final: the
-/// objects removed are gone, and the ones still there are meant to stay. Bounded.
+/// Waits (bounded) until the file-removal reactor has caught up with the log.
 pub async fn reactors_caught_up(app: &TestApp) {
-    for _ in 0..600 {
-        let caught_up: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)
-                AND NOT EXISTS (
-                    SELECT 1 FROM events e JOIN projection_checkpoints c ON c.name = $1
-                     WHERE (e.tx_id, e.global_position) > (c.last_tx, c.last_position))",
-        )
-        .bind(zync::reactors::FileRemoval::NAME)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if caught_up {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the file-removal reactor did not reach the end of the log");
+    crate::reactor::file_removal_caught_up(&app.pool).await;
 }
 
 /// The stored objects once the reactor has caught up (see [`reactors_caught_up`]).

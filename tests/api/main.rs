@@ -49,6 +49,8 @@ mod messages_validation;
 mod metrics;
 mod projector;
 mod rate_limits;
+#[path = "../common/reactor.rs"]
+mod reactor;
 #[path = "../common/s3_server.rs"]
 mod s3_server;
 mod slow_clients;
