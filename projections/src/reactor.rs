@@ -40,9 +40,17 @@ pub trait Reactor: Send + Sync {
 /// large enough that catching up on a long log takes few cycles.
 pub const REACTOR_BATCH: i64 = 500;
 
+/// How long a reactor rests after catching up before its next cycle. Nobody waits for its
+/// effects, and without a rest it would run a cycle (a transaction, its lock, the checkpoint, a
+/// feed read) for nearly every commit, beside the projections, on the hot path; with it, a few
+/// per second under any load, and an effect follows its event within about this long.
+pub const REACTOR_PACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The runner of one reactor: its own set, lock and checkpoint (named after it).
 pub fn reactor_runner(pool: PgPool, reactor: Arc<dyn Reactor>) -> ProjectionRunner {
-    ProjectionRunner::new(pool, vec![Box::new(Reacting(reactor))]).with_batch_size(REACTOR_BATCH)
+    ProjectionRunner::new(pool, vec![Box::new(Reacting(reactor))])
+        .with_batch_size(REACTOR_BATCH)
+        .with_pace(REACTOR_PACE)
 }
 
 /// A reactor as the runner's [`Projector`]: reacts to a batch's events in order and stops at

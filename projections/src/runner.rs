@@ -65,6 +65,8 @@ pub struct ProjectionRunner {
     names: Vec<String>,
     reader: FeedReader,
     lock_key: i64,
+    /// Rest after a cycle that emptied the feed before the next (zero: go on at once).
+    pace: Duration,
 }
 
 impl ProjectionRunner {
@@ -89,6 +91,7 @@ impl ProjectionRunner {
             names,
             reader: FeedReader::default(),
             lock_key,
+            pace: Duration::ZERO,
         }
     }
 
@@ -111,6 +114,14 @@ impl ProjectionRunner {
     /// Reads (and applies) up to `size` events per cycle.
     pub fn with_batch_size(mut self, size: i64) -> Self {
         self.reader.batch_size = size;
+        self
+    }
+
+    /// Rests `pace` after every cycle that caught up, so that under a steady stream of appends
+    /// each cycle gathers that much of it instead of running once per commit. For sets nobody
+    /// waits for (reactors): their cycles then cost the database a few round trips per `pace`.
+    pub fn with_pace(mut self, pace: Duration) -> Self {
+        self.pace = pace;
         self
     }
 
@@ -320,6 +331,8 @@ async fn run_loop(runner: ProjectionRunner, wake: Arc<Notify>, progress: watch::
                 });
                 if read == 0 {
                     let _ = tokio::time::timeout(SAFETY_POLL, wake.notified()).await;
+                } else if (read as i64) < runner.reader.batch_size && !runner.pace.is_zero() {
+                    tokio::time::sleep(runner.pace).await;
                 }
             }
             Err(error) => {
