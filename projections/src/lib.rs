@@ -8,6 +8,7 @@
 pub mod copy;
 pub mod event;
 pub mod feed;
+pub mod handle;
 pub mod projectors;
 pub mod reactor;
 pub mod rebuild;
@@ -20,8 +21,9 @@ pub mod verify;
 
 pub use event::{DecodedEvent, RecordedEvent};
 pub use feed::{FeedCursor, FeedReader};
+pub use handle::RunnerHandle;
 pub use reactor::{reactor_runner, ReactionError, Reactor};
-pub use runner::{ProjectionRunner, RunnerHandle};
+pub use runner::ProjectionRunner;
 
 /// The live projections: every read model into `public`, as one set under one lock. Servers run
 /// it; operator commands take its lock to pause it.
