@@ -58,7 +58,12 @@ pub const NEW_OWNER_NOT_FOUND: &str = "New owner not found";
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelCreate {
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
+    /// Not blank: surrounding white space is trimmed, and a name of white space only is a 422.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
     #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
@@ -67,7 +72,12 @@ pub struct ChannelCreate {
 /// A partial update: absent fields are left alone; `"description": null` clears the description.
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelUpdate {
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*$")]
+    /// Not blank (see `ChannelCreate`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: Option<String>,
     #[serde(default, with = "aggregates::user::double_option")]
     #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000]*$")]
