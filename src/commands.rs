@@ -10,10 +10,11 @@ use aggregates::channel::{Channel, ChannelCommand, ChannelError};
 use aggregates::message::{Message, MessageCommand, MessageError};
 use aggregates::user::{User, UserCommand, UserError};
 use cqrs_es::{Aggregate, AggregateError};
-use postgres_es::{postgres_cqrs, PostgresCqrs};
 use projections::{FeedReader, RunnerHandle};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::eventlog::streams::{self, Cqrs};
 
 /// How often a command is re-run after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 40;
@@ -73,9 +74,9 @@ pub enum CommandError<E: std::error::Error> {
 
 pub struct CommandBus {
     pool: PgPool,
-    users: Arc<PostgresCqrs<User>>,
-    channels: Arc<PostgresCqrs<Channel>>,
-    messages: Arc<PostgresCqrs<Message>>,
+    users: Arc<Cqrs<User>>,
+    channels: Arc<Cqrs<Channel>>,
+    messages: Arc<Cqrs<Message>>,
     projections: Option<Arc<RunnerHandle>>,
 }
 
@@ -83,9 +84,9 @@ impl CommandBus {
     /// `projections` is the local runner to wait on; `None` answers without waiting.
     pub fn new(pool: PgPool, projections: Option<Arc<RunnerHandle>>) -> Self {
         Self {
-            users: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
-            channels: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
-            messages: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
+            users: Arc::new(streams::cqrs(pool.clone())),
+            channels: Arc::new(streams::cqrs(pool.clone())),
+            messages: Arc::new(streams::cqrs(pool.clone())),
             pool,
             projections,
         }
@@ -125,7 +126,7 @@ impl CommandBus {
     /// uncommitted. A command that started also finishes, whoever is still waiting for it.
     async fn run<A>(
         &self,
-        cqrs: &Arc<PostgresCqrs<A>>,
+        cqrs: &Arc<Cqrs<A>>,
         meta: &RequestMeta,
         id: Uuid,
         cmd: A::Command,
@@ -225,7 +226,7 @@ impl CommandBus {
 
 /// Runs `cmd`, re-running it after optimistic-concurrency conflicts and deadlocks.
 async fn append_with_retries<A>(
-    cqrs: Arc<PostgresCqrs<A>>,
+    cqrs: Arc<Cqrs<A>>,
     aggregate_id: String,
     cmd: A::Command,
     metadata: HashMap<String, String>,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod eventlog;
 pub mod http;
 pub mod limits;
 pub mod live;

@@ -134,3 +134,84 @@ fn crate_paths_are_read_from_plain_and_grouped_uses() {
     );
     assert!(crate_paths("no paths here").is_empty());
 }
+
+/// The event type names the aggregates store: each `=> "Name"` of their `fn event_type`.
+fn event_type_names() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("aggregates/src");
+    let mut names = BTreeSet::new();
+    let mut files = vec![];
+    rust_files(&dir, &mut files);
+    for file in files {
+        let text = fs::read_to_string(file).unwrap();
+        let Some(start) = text.find("fn event_type(") else {
+            continue;
+        };
+        let body = &text[start
+            ..text[start..]
+                .find("fn event_version(")
+                .map_or(text.len(), |end| start + end)];
+        for arm in body.split("=> \"").skip(1) {
+            names.insert(arm[..arm.find('"').unwrap()].to_string());
+        }
+    }
+    names
+}
+
+/// Where a line of SQL names the `events` table.
+fn names_the_events_table(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    ["from events", "join events", "into events", "update events"]
+        .iter()
+        .any(|k| {
+            lower.match_indices(k).any(|(at, _)| {
+                // `events` itself, not `events_position` or `events_guard`.
+                !lower[at + k.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
+}
+
+/// ARCHITECTURE.md: `eventlog` is the only module of `src/` that knows the `events` table and the
+/// event type names (the `projections` crate reads the feed); everything else asks it.
+#[test]
+fn only_the_eventlog_knows_the_events_table_and_the_event_type_names() {
+    let names = event_type_names();
+    assert!(names.len() >= 14, "event types found: {names:?}");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut found = vec![];
+    for file in files.iter().filter(|f| module_of(&src, f) != "eventlog") {
+        for (number, line) in fs::read_to_string(file).unwrap().lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let literal = names
+                .iter()
+                .find(|n| line.contains(&format!("\"{n}\"")) || line.contains(&format!("'{n}'")));
+            if names_the_events_table(line) || literal.is_some() {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(&src).unwrap().display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the event log's layout outside `eventlog`:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_events_table_is_recognised_and_its_namesakes_are_not() {
+    assert!(names_the_events_table("SELECT * FROM events WHERE x"));
+    assert!(names_the_events_table("  FROM events"));
+    assert!(names_the_events_table("JOIN events e ON"));
+    assert!(!names_the_events_table("DROP TRIGGER events_guard"));
+    assert!(!names_the_events_table("read from events_position"));
+    assert!(!names_the_events_table("events from the feed"));
+}

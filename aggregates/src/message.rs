@@ -110,13 +110,53 @@ pub enum MessageEvent {
         #[serde(flatten)]
         file: StoredFile,
     },
+    /// Version 2 names the channel (version 1 did not: see [`MessageEvent::upcast_v1`]).
     MessageEdited {
+        channel_id: Uuid,
         content: MessageContent,
     },
+    /// Version 2 names the channel, as [`MessageEvent::MessageEdited`].
     MessageDeleted {
+        channel_id: Uuid,
         deleted_by: Uuid,
         reason: DeletionReason,
     },
+}
+
+impl MessageEvent {
+    /// Whether a stored message event of this type and version can be read once
+    /// [upcast](Self::upcast_v1).
+    pub fn readable(event_type: &str, event_version: &str) -> bool {
+        match event_type {
+            "TextMessagePosted" | "FileMessagePosted" => event_version == "1",
+            "MessageEdited" | "MessageDeleted" => matches!(event_version, "1" | "2"),
+            _ => false,
+        }
+    }
+
+    /// Whether a stored event is a version-1 edit or deletion, which did not say which channel
+    /// its message is in: it must be [upcast](Self::upcast_v1) before it decodes.
+    pub fn needs_channel(event_type: &str, event_version: &str) -> bool {
+        event_version == "1" && matches!(event_type, "MessageEdited" | "MessageDeleted")
+    }
+
+    /// Brings a version-1 edit or deletion to version 2 by adding `channel_id`, the channel its
+    /// message was posted in (the `channel_id` of its stream's first event; a message never
+    /// moves). The stored log is never rewritten: readers upcast as they read.
+    pub fn upcast_v1(event_type: &str, payload: &mut serde_json::Value, channel_id: Uuid) {
+        if let Some(body) = payload
+            .get_mut(event_type)
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            body.insert("channel_id".into(), channel_id.to_string().into());
+        }
+    }
+
+    /// The channel a stream's first event (a post) names.
+    pub fn posted_channel(event_type: &str, payload: &serde_json::Value) -> Option<Uuid> {
+        let channel = payload.get(event_type)?.get("channel_id")?.as_str()?;
+        Uuid::parse_str(channel).ok()
+    }
 }
 
 impl DomainEvent for MessageEvent {
@@ -131,7 +171,11 @@ impl DomainEvent for MessageEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_string()
+        match self {
+            Self::TextMessagePosted { .. } | Self::FileMessagePosted { .. } => "1",
+            Self::MessageEdited { .. } | Self::MessageDeleted { .. } => "2",
+        }
+        .to_string()
     }
 }
 
@@ -160,9 +204,10 @@ pub struct Message {
 }
 
 impl Message {
-    fn require_live(&self) -> Result<Uuid, MessageError> {
-        match (self.id, self.author_id) {
-            (Some(_), Some(author)) if !self.deleted => Ok(author),
+    /// The live message's author and channel.
+    fn require_live(&self) -> Result<(Uuid, Uuid), MessageError> {
+        match (self.id, self.author_id, self.channel_id) {
+            (Some(_), Some(author), Some(channel)) if !self.deleted => Ok((author, channel)),
             _ => Err(MessageError::NotFound),
         }
     }
@@ -203,7 +248,8 @@ impl Message {
                 }
             }
             MessageCommand::Edit { actor, content } => {
-                if self.require_live()? != actor {
+                let (author, channel_id) = self.require_live()?;
+                if author != actor {
                     return Err(MessageError::NotAuthor);
                 }
                 if self.kind != Some(MessageKind::Text) {
@@ -212,14 +258,14 @@ impl Message {
                 if self.content.as_ref() == Some(&content) {
                     return Ok(None);
                 }
-                MessageEvent::MessageEdited { content }
+                MessageEvent::MessageEdited { channel_id, content }
             }
             MessageCommand::Delete {
                 actor,
                 actor_owns_channel,
                 clearing_channel,
             } => {
-                let author = self.require_live()?;
+                let (author, channel_id) = self.require_live()?;
                 let reason = if clearing_channel && actor_owns_channel {
                     DeletionReason::ChannelCleared
                 } else if actor == author {
@@ -230,6 +276,7 @@ impl Message {
                     return Err(MessageError::NotAuthorOrOwner);
                 };
                 MessageEvent::MessageDeleted {
+                    channel_id,
                     deleted_by: actor,
                     reason,
                 }
@@ -283,7 +330,7 @@ impl Aggregate for Message {
                 self.author_id = Some(author_id);
                 self.kind = Some(message_type);
             }
-            MessageEvent::MessageEdited { content } => self.content = Some(content),
+            MessageEvent::MessageEdited { content, .. } => self.content = Some(content),
             MessageEvent::MessageDeleted { .. } => self.deleted = true,
         }
     }

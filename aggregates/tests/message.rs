@@ -79,7 +79,11 @@ fn delete(actor: Uuid, actor_owns_channel: bool, clearing_channel: bool) -> Mess
 }
 
 fn deleted(deleted_by: Uuid, reason: DeletionReason) -> MessageEvent {
-    MessageEvent::MessageDeleted { deleted_by, reason }
+    MessageEvent::MessageDeleted {
+        channel_id: CHAN,
+        deleted_by,
+        reason,
+    }
 }
 
 fn given_text() -> AggregateTestExecutor<Message> {
@@ -175,6 +179,7 @@ async fn edit_by_author() {
         .when_async(edit(AUTHOR, "hello, world"))
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
+            channel_id: CHAN,
             content: text("hello, world"),
         }]);
 }
@@ -219,13 +224,19 @@ async fn edit_to_identical_content_emits_nothing() {
         .when_async(edit(AUTHOR, "Hello"))
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
+            channel_id: CHAN,
             content: text("Hello"),
         }]);
 }
 
 #[tokio::test]
 async fn edits_are_the_new_baseline() {
-    let after_edit = || given_text().and(vec![MessageEvent::MessageEdited { content: text("v2") }]);
+    let after_edit = || {
+        given_text().and(vec![MessageEvent::MessageEdited {
+            channel_id: CHAN,
+            content: text("v2"),
+        }])
+    };
     after_edit()
         .when_async(edit(AUTHOR, "v2"))
         .await
@@ -234,6 +245,7 @@ async fn edits_are_the_new_baseline() {
         .when_async(edit(AUTHOR, "hello"))
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
+            channel_id: CHAN,
             content: text("hello"),
         }]);
 }
@@ -341,7 +353,10 @@ fn events_round_trip_through_serde() {
         file_posted("video/mp4", MessageKind::Video),
         file_posted("audio/ogg", MessageKind::Audio),
         file_posted("application/pdf", MessageKind::File),
-        MessageEvent::MessageEdited { content: text("v2") },
+        MessageEvent::MessageEdited {
+            channel_id: CHAN,
+            content: text("v2"),
+        },
         deleted(AUTHOR, DeletionReason::ByAuthor),
         deleted(OWNER, DeletionReason::ByChannelOwner),
         deleted(OWNER, DeletionReason::ChannelCleared),
@@ -351,10 +366,56 @@ fn events_round_trip_through_serde() {
         // The guard trigger reads `payload -> event_type`: the serde tag must be the event type.
         let tags: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(tags, [&event.event_type()]);
-        assert_eq!(event.event_version(), "1");
+        // Version 2 of edits and deletions added `channel_id`; posts are still at version 1.
+        let version = match event {
+            MessageEvent::MessageEdited { .. } | MessageEvent::MessageDeleted { .. } => "2",
+            _ => "1",
+        };
+        assert_eq!(event.event_version(), version);
+        assert!(MessageEvent::readable(&event.event_type(), version));
         let back: MessageEvent = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, event, "{json}");
     }
+}
+
+/// Version 1 of an edit and a deletion, as stored before `channel_id` (kept forever): upcast,
+/// they read as version 2 with the channel of their message's post; nothing else reads them.
+#[test]
+fn version_1_edits_and_deletions_upcast_to_version_2() {
+    let mut edit = serde_json::json!({"MessageEdited": {"content": "v2"}});
+    let mut deletion = serde_json::json!({"MessageDeleted": {
+        "deleted_by": "00000000-0000-0000-0000-000000000111",
+        "reason": "channel_cleared",
+    }});
+    assert!(
+        serde_json::from_value::<MessageEvent>(edit.clone()).is_err(),
+        "needs the channel"
+    );
+    for (event_type, payload) in [("MessageEdited", &mut edit), ("MessageDeleted", &mut deletion)] {
+        assert!(MessageEvent::needs_channel(event_type, "1"));
+        assert!(!MessageEvent::needs_channel(event_type, "2"));
+        assert!(MessageEvent::readable(event_type, "1"));
+        assert!(!MessageEvent::readable(event_type, "3"));
+        MessageEvent::upcast_v1(event_type, payload, CHAN);
+    }
+    assert!(!MessageEvent::needs_channel("TextMessagePosted", "1"));
+    assert!(!MessageEvent::readable("TextMessagePosted", "2"));
+    assert_eq!(
+        serde_json::from_value::<MessageEvent>(edit).unwrap(),
+        MessageEvent::MessageEdited {
+            channel_id: CHAN,
+            content: text("v2"),
+        }
+    );
+    assert_eq!(
+        serde_json::from_value::<MessageEvent>(deletion).unwrap(),
+        deleted(OWNER, DeletionReason::ChannelCleared)
+    );
+    let post = serde_json::to_value(text_posted()).unwrap();
+    assert_eq!(
+        MessageEvent::posted_channel("TextMessagePosted", &post),
+        Some(CHAN)
+    );
 }
 
 /// Stored events are kept forever and the SQL guard triggers (migrations/0002) read these shapes
@@ -384,9 +445,11 @@ fn stored_json_shape_is_stable() {
             "original_filename": "cat.png",
         }})
     );
+    // Version 2: the channel is named.
     assert_eq!(
         serde_json::to_value(deleted(OWNER, DeletionReason::ChannelCleared)).unwrap(),
         serde_json::json!({"MessageDeleted": {
+            "channel_id": "00000000-0000-0000-0000-00000000c4a7",
             "deleted_by": "00000000-0000-0000-0000-000000000111",
             "reason": "channel_cleared",
         }})

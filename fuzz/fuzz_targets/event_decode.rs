@@ -60,6 +60,7 @@ fn record(aggregate_type: &str, version: &str, payload: serde_json::Value) -> Re
         payload,
         metadata: serde_json::json!({}),
         recorded_at: chrono::DateTime::UNIX_EPOCH,
+        posted_in: None,
     }
 }
 

@@ -73,7 +73,7 @@ impl FeedReader {
         until: FeedCursor,
     ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         // xid8 has no cast from bigint, but round-trips through text.
-        sqlx::query_as::<_, RecordedEvent>(
+        let mut events = sqlx::query_as::<_, RecordedEvent>(
             "SELECT global_position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id,
                     sequence, event_type, event_version, payload, metadata, recorded_at
                FROM events
@@ -90,8 +90,10 @@ impl FeedReader {
         .bind(self.batch_size)
         .bind(until.tx_id.to_string())
         .bind(until.position)
-        .fetch_all(conn)
-        .await
+        .fetch_all(&mut *conn)
+        .await?;
+        crate::event::resolve_upcasts(conn, &mut events).await?;
+        Ok(events)
     }
 
     /// The last final event: where a reader that only wants what happens from now on starts.

@@ -21,6 +21,7 @@ fn check(log: Vec<(Uuid, DecodedEvent)>) -> Vec<(i64, &'static str)> {
             payload: json!({}),
             metadata: json!({}),
             recorded_at: chrono::Utc::now(),
+            posted_in: None,
         };
         rules.observe(&event, &decoded).unwrap();
     }
@@ -80,6 +81,7 @@ fn a_log_that_keeps_every_rule_has_no_violation() {
         message(
             m,
             MessageEvent::MessageEdited {
+                channel_id: c,
                 content: MessageContent::parse("edited").unwrap(),
             },
         ),
@@ -88,6 +90,7 @@ fn a_log_that_keeps_every_rule_has_no_violation() {
         message(
             m,
             MessageEvent::MessageDeleted {
+                channel_id: c,
                 deleted_by: member,
                 reason: DeletionReason::ByAuthor,
             },
@@ -121,6 +124,7 @@ fn events_after_a_channels_deletion_break_rules() {
         message(
             m,
             MessageEvent::MessageEdited {
+                channel_id: c,
                 content: MessageContent::parse("late").unwrap(),
             },
         ),
@@ -164,6 +168,7 @@ fn deletions_by_a_former_owner_and_transfers_to_strangers_break_rules() {
         message(
             m,
             MessageEvent::MessageDeleted {
+                channel_id: c,
                 deleted_by: owner,
                 reason: DeletionReason::ByChannelOwner,
             },

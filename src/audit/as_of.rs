@@ -14,12 +14,12 @@ use projections::{DecodedEvent, ProjectionError, RecordedEvent};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::bound::{Bound, Limit};
-use super::selection::{Scope, Selection, Snapshot};
+use super::bound::{self, Bound};
 use super::state::{
     ChannelAsOf, ChannelHistory, Existence, MemberAsOf, MessageAsOf, MessageHistory, UserHistory,
 };
 use super::{decode, AuditError};
+use crate::eventlog::snapshot::{Limit, Scope, Selection, Snapshot};
 
 /// The models are only folded here, never stored; the schema they would write to is irrelevant.
 const SCHEMA: &str = "public";
@@ -48,7 +48,7 @@ impl<M: ReadModel> Folded<M> {
 /// The moment to reconstruct: as asked, or the head of the log.
 async fn moment(snapshot: &mut Snapshot, as_of: Option<Bound>) -> Result<(Bound, Limit), AuditError> {
     match as_of {
-        Some(bound) => Ok((bound, snapshot.resolve(bound).await?)),
+        Some(bound) => Ok((bound, bound::resolve(snapshot, bound).await?)),
         None => {
             let head = snapshot.head();
             Ok((Bound::Position(head.position), Limit::Cursor(head)))

@@ -7,6 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use projections::FeedCursor;
 use serde::{Serialize, Serializer};
 
+use super::AuditError;
+use crate::eventlog::snapshot::{Limit, Snapshot};
+
 /// `--since`, `--until`, `--as-of` and `?as_of=`: an event's global position (`0` is the origin,
 /// before any event) or an RFC 3339 time, compared with the events' `recorded_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +58,18 @@ impl Serialize for Bound {
     }
 }
 
-/// A bound resolved against the log: a place in feed order, or a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    Cursor(FeedCursor),
-    Time(DateTime<Utc>),
+/// Resolves a bound against `snapshot`: a time as it is; a position to its place in feed order,
+/// which must be a final event's (or 0, the origin).
+pub(crate) async fn resolve(snapshot: &mut Snapshot, bound: Bound) -> Result<Limit, AuditError> {
+    match bound {
+        Bound::Time(t) => Ok(Limit::Time(t)),
+        Bound::Position(0) => Ok(Limit::Cursor(FeedCursor::START)),
+        Bound::Position(p) => match snapshot.cursor_at(p).await? {
+            None => Err(AuditError::NoSuchPosition(p)),
+            Some(c) if c > snapshot.head() => Err(AuditError::NotFinal(p)),
+            Some(c) => Ok(Limit::Cursor(c)),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -11,16 +11,15 @@ pub mod as_of;
 pub mod bound;
 pub mod format;
 pub mod replay;
-pub mod selection;
 pub mod state;
 pub mod state_format;
 pub mod summary;
 
+pub use crate::eventlog::snapshot::Selection;
 pub use as_of::{channel_as_of, message_as_of, user_as_of};
 pub use bound::Bound;
 pub use replay::{replay, ReplayRequest};
-pub use selection::Selection;
-pub use state::{ChannelHistory, MessageHistory, UserHistory};
+pub use state::ChannelHistory;
 
 use projections::{DecodedEvent, ProjectionError, RecordedEvent};
 use uuid::Uuid;

@@ -3,11 +3,11 @@
 
 use sqlx::PgPool;
 
-use super::bound::Bound;
+use super::bound::{self, Bound};
 use super::format::EventLine;
-use super::selection::{Scope, Selection, Snapshot};
 use super::summary::Summarizer;
 use super::{decode, AuditError};
+use crate::eventlog::snapshot::{Scope, Selection, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplayRequest {
@@ -27,11 +27,11 @@ pub async fn replay(
 ) -> Result<u64, AuditError> {
     let mut snapshot = Snapshot::open(pool).await?;
     let since = match request.since {
-        Some(b) => Some(snapshot.resolve(b).await?),
+        Some(b) => Some(bound::resolve(&mut snapshot, b).await?),
         None => None,
     };
     let until = match request.until {
-        Some(b) => Some(snapshot.resolve(b).await?),
+        Some(b) => Some(bound::resolve(&mut snapshot, b).await?),
         None => None,
     };
     let mut pages = snapshot

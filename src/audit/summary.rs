@@ -167,14 +167,16 @@ impl Summarizer {
                 quote(file.original_filename.as_str()),
                 file.content_type
             ),
-            MessageEvent::MessageEdited { content } => {
+            MessageEvent::MessageEdited { content, .. } => {
                 let text = quote(content.as_str());
                 match self.texts.put(id, text.clone()) {
                     Some(old) => format!("edited message {id}: {old} -> {text}"),
                     None => format!("edited message {id}: {text} (earlier text not in this selection)"),
                 }
             }
-            MessageEvent::MessageDeleted { deleted_by, reason } => {
+            MessageEvent::MessageDeleted {
+                deleted_by, reason, ..
+            } => {
                 let how = match reason {
                     DeletionReason::ByAuthor => "by its author".to_string(),
                     DeletionReason::ByChannelOwner => format!("by the channel owner {deleted_by}"),

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::schemas::ErrorBody;
+use crate::eventlog::HEAD_POSITION_SQL;
 use crate::state::AppState;
 
 /// A probe must answer quickly, whatever the database does.
@@ -119,13 +120,13 @@ pub async fn lags(pool: &PgPool) -> Result<Lags, sqlx::Error> {
         .into_iter()
         .chain(reactors)
         .collect();
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT n.name, h.head, greatest(0, h.head - coalesce(c.last_position, 0))
            FROM unnest($1::text[]) AS n(name)
-          CROSS JOIN (SELECT coalesce(max(global_position), 0) AS head FROM events) AS h
+          CROSS JOIN (SELECT {HEAD_POSITION_SQL} AS head) AS h
            LEFT JOIN projection_checkpoints AS c ON c.name = n.name
-          ORDER BY n.name",
-    )
+          ORDER BY n.name"
+    ))
     .bind(&names)
     .fetch_all(pool)
     .await?;

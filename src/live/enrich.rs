@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::event::LiveEvent;
+use crate::read::users;
 use crate::read::views::{MessageRead, UserRead};
 
 pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<LiveEvent>, ProjectionError> {
@@ -18,21 +19,6 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
         .into_iter()
         .map(|e| e.decode().map(|d| (e, d)))
         .collect::<Result<_, _>>()?;
-
-    // Edits and deletions don't name their channel: find it from the message's first event.
-    let orphans: Vec<String> = decoded
-        .iter()
-        .filter(|(_, d)| {
-            matches!(
-                d,
-                DecodedEvent::Message(
-                    MessageEvent::MessageEdited { .. } | MessageEvent::MessageDeleted { .. }
-                )
-            )
-        })
-        .map(|(e, _)| e.aggregate_id.clone())
-        .collect();
-    let message_channels = channels_of_messages(pool, &orphans).await?;
 
     let authors: Vec<Uuid> = decoded
         .iter()
@@ -44,7 +30,7 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
             _ => None,
         })
         .collect();
-    let authors = users_by_id(pool, &authors).await?;
+    let authors = users::by_ids(pool, &authors).await?;
 
     let subjects: Vec<Uuid> = decoded
         .iter()
@@ -64,7 +50,8 @@ pub async fn enrich(pool: &PgPool, batch: Vec<RecordedEvent>) -> Result<Vec<Live
                     | MessageEvent::FileMessagePosted { channel_id, .. } => {
                         (Some(*channel_id), posted(&event, &decoded, &authors)?)
                     }
-                    _ => (message_channels.get(&event.aggregate_id).copied(), None),
+                    MessageEvent::MessageEdited { channel_id, .. }
+                    | MessageEvent::MessageDeleted { channel_id, .. } => (Some(*channel_id), None),
                 },
                 DecodedEvent::User(_) => (None, None),
             };
@@ -101,47 +88,10 @@ fn posted(
     let Some(row) = rows.get(&event.aggregate_uuid()?) else {
         return Ok(None);
     };
-    Ok(Some(MessageRead {
-        id: row.id,
-        author_id: row.author_id,
-        channel_id: row.channel_id,
-        message_type: row.message_type.clone(),
-        content: row.content.clone(),
-        s3_key: row.s3_key.clone(),
-        content_type: row.content_type.clone(),
-        original_filename: row.original_filename.clone(),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        author: authors.get(&row.author_id).cloned(),
-    }))
-}
-
-async fn channels_of_messages(pool: &PgPool, ids: &[String]) -> Result<HashMap<String, Uuid>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, Uuid)> = sqlx::query_as(
-        "SELECT aggregate_id, (payload -> event_type ->> 'channel_id')::uuid FROM events
-          WHERE aggregate_type = 'Message' AND sequence = 1 AND aggregate_id = ANY($1)",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().collect())
-}
-
-async fn users_by_id(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, UserRead>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<UserRead> = sqlx::query_as(
-        "SELECT id, username, email, first_name, last_name, bio, profile_picture, status, created_at, updated_at
-           FROM users WHERE id = ANY($1) AND status <> 'deleted'",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+    Ok(Some(MessageRead::new(
+        row.clone(),
+        authors.get(&row.author_id).cloned(),
+    )))
 }
 
 async fn channels_of_users(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, sqlx::Error> {

@@ -22,11 +22,13 @@ fn body(e: &LiveEvent) -> Option<(&'static str, Value)> {
             MessageEvent::TextMessagePosted { .. } | MessageEvent::FileMessagePosted { .. } => {
                 ("message.created", serde_json::to_value(e.message.as_ref()?).ok()?)
             }
-            MessageEvent::MessageEdited { content } => (
+            MessageEvent::MessageEdited { content, .. } => (
                 "message.edited",
                 json!({"id": e.aggregate_id, "channel_id": e.channel_id, "content": content, "updated_at": at}),
             ),
-            MessageEvent::MessageDeleted { deleted_by, reason } => (
+            MessageEvent::MessageDeleted {
+                deleted_by, reason, ..
+            } => (
                 "message.deleted",
                 json!({"id": e.aggregate_id, "channel_id": e.channel_id, "deleted_by": deleted_by, "reason": reason}),
             ),

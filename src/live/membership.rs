@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::event::LiveEvent;
+use crate::eventlog::{self, memberships::MembershipChange};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memberships {
@@ -26,41 +27,12 @@ impl Memberships {
 
     /// The user's channels as of `cursor`, replayed from their membership events.
     pub async fn as_of(pool: &PgPool, user: Uuid, cursor: FeedCursor) -> Result<Self, sqlx::Error> {
-        // The user's own joins and leaves come from the expression index; deletions only for
-        // channels they were in, by primary key. (One OR'ed query scans every channel event.)
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "WITH mine AS (
-                 SELECT aggregate_id, event_type, tx_id, global_position FROM events
-                  WHERE aggregate_type = 'Channel' AND event_type IN ('MemberJoined', 'MemberLeft')
-                    AND payload -> event_type ->> 'user_id' = $1
-                    AND (tx_id, global_position) <= ($2::text::xid8, $3))
-             SELECT aggregate_id, event_type FROM (
-                 SELECT * FROM mine
-                 UNION ALL
-                 SELECT aggregate_id, event_type, tx_id, global_position FROM events
-                  WHERE aggregate_type = 'Channel' AND event_type = 'ChannelDeleted'
-                    AND aggregate_id IN (SELECT aggregate_id FROM mine)
-                    AND (tx_id, global_position) <= ($2::text::xid8, $3)) history
-              ORDER BY tx_id, global_position",
-        )
-        .bind(user.to_string())
-        .bind(cursor.tx_id.to_string())
-        .bind(cursor.position)
-        .fetch_all(pool)
-        .await?;
         let mut channels = HashSet::new();
-        for (channel, event_type) in rows {
-            let Ok(channel) = Uuid::parse_str(&channel) else {
-                continue;
+        for change in eventlog::memberships::history(pool, user, cursor).await? {
+            match change {
+                MembershipChange::Joined(channel) => channels.insert(channel),
+                MembershipChange::Gone(channel) => channels.remove(&channel),
             };
-            match event_type.as_str() {
-                "MemberJoined" => {
-                    channels.insert(channel);
-                }
-                _ => {
-                    channels.remove(&channel);
-                }
-            }
         }
         Ok(Self { user, channels })
     }
@@ -132,7 +104,10 @@ mod tests {
             position,
             Uuid::now_v7(),
             Some(c),
-            DecodedEvent::Message(MessageEvent::MessageEdited { content }),
+            DecodedEvent::Message(MessageEvent::MessageEdited {
+                channel_id: c,
+                content,
+            }),
         )
     }
 

@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use super::posted_files::{file_key_of_message, file_keys_posted_in_channel};
+use crate::eventlog::messages::{file_key_of_message, file_keys_posted_in_channel};
 use crate::storage::ObjectStore;
 
 /// How many objects of a deleted channel are removed at once.

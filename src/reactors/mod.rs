@@ -4,7 +4,6 @@
 //! "best effort" after a command: they append the event, and a reactor acts on it.
 
 pub mod file_removal;
-mod posted_files;
 
 use std::sync::Arc;
 

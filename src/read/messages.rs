@@ -1,12 +1,13 @@
 //! Message queries. Histories are oldest first, ordered by `(created_at, id)`, which the
 //! `messages_channel_history` / `messages_by_author` indexes serve directly.
 
-use aggregates::aggregate_types::MESSAGE;
+use projections::projectors::MessageRow;
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{FromRow, PgPool, Row};
 use uuid::Uuid;
 
 use super::page::{Cursor, Page};
+use crate::eventlog;
 use crate::read::views::{MessageRead, UserRead};
 
 /// Message columns plus the author's, for the embedded `author` (null once deleted).
@@ -34,19 +35,7 @@ fn decode(row: &PgRow) -> Result<MessageRead, sqlx::Error> {
         }),
         None => None,
     };
-    Ok(MessageRead {
-        id: row.try_get("id")?,
-        author_id: row.try_get("author_id")?,
-        channel_id: row.try_get("channel_id")?,
-        message_type: row.try_get("message_type")?,
-        content: row.try_get("content")?,
-        s3_key: row.try_get("s3_key")?,
-        content_type: row.try_get("content_type")?,
-        original_filename: row.try_get("original_filename")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        author,
-    })
+    Ok(MessageRead::new(MessageRow::from_row(row)?, author))
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<MessageRead>, sqlx::Error> {
@@ -90,11 +79,7 @@ pub async fn history(
     // event, so the position is read from the log: a cursor whose message was deleted meanwhile
     // (the usual case for a client paging while others delete) keeps its place. An id that never
     // was a message yields an empty page.
-    let key = format!(
-        "(SELECT e.recorded_at FROM events e
-           WHERE e.aggregate_type = '{MESSAGE}' AND e.aggregate_id = $5::uuid::text AND e.sequence = 1),
-         $5::uuid"
-    );
+    let key = format!("{}, $5::uuid", eventlog::messages::posted_at_sql(5));
     let (cursor_id, order, keyset) = match cursor {
         Cursor::None => (None, "ASC", String::from("$5::uuid IS NULL")),
         Cursor::After(id) => (Some(id), "ASC", format!("(m.created_at, m.id) > ({key})")),

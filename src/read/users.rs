@@ -1,5 +1,7 @@
 //! User queries.
 
+use std::collections::HashMap;
+
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -28,6 +30,20 @@ pub async fn list(pool: &PgPool, page: Page) -> Result<Vec<UserRead>, sqlx::Erro
     .bind(page.limit)
     .fetch_all(pool)
     .await
+}
+
+/// The live users among `ids`, by id (the authors embedded in a batch of frames: one query).
+pub async fn by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, UserRead>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<UserRead> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id = ANY($1) AND status <> 'deleted'"
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
 }
 
 /// Whether a live user exists, from the strongly consistent identity claims (a user who just

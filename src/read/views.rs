@@ -3,6 +3,7 @@
 //! the read tables.
 
 use chrono::{DateTime, Utc};
+use projections::projectors::MessageRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -47,6 +48,25 @@ pub struct MessageRead {
     pub updated_at: DateTime<Utc>,
     /// The author, or null once their account is deleted.
     pub author: Option<UserRead>,
+}
+
+impl MessageRead {
+    /// The messages table's row, with its author embedded (`None` once their account is deleted).
+    pub fn new(row: MessageRow, author: Option<UserRead>) -> Self {
+        Self {
+            id: row.id,
+            author_id: row.author_id,
+            channel_id: row.channel_id,
+            message_type: row.message_type,
+            content: row.content,
+            s3_key: row.s3_key,
+            content_type: row.content_type,
+            original_filename: row.original_filename,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            author,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema, sqlx::FromRow)]

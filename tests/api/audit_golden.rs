@@ -18,6 +18,7 @@ use aggregates::values::{
     StorageKey, Username,
 };
 use chrono::{DateTime, Duration, Utc};
+use cqrs_es::DomainEvent;
 use projections::RecordedEvent;
 use serde_json::json;
 use uuid::Uuid;
@@ -65,9 +66,10 @@ fn golden(name: &str, actual: &str) {
 
 /// Hand-built events: every event type, in one made-up channel's life.
 fn events() -> Vec<RecordedEvent> {
-    let user = |e: UserEvent| ("User", serde_json::to_value(e).unwrap());
-    let channel = |e: ChannelEvent| ("Channel", serde_json::to_value(e).unwrap());
-    let message = |e: MessageEvent| ("Message", serde_json::to_value(e).unwrap());
+    // (aggregate type, (version, payload)): each event as stored at its current version.
+    let user = |e: UserEvent| ("User", (e.event_version(), serde_json::to_value(e).unwrap()));
+    let channel = |e: ChannelEvent| ("Channel", (e.event_version(), serde_json::to_value(e).unwrap()));
+    let message = |e: MessageEvent| ("Message", (e.event_version(), serde_json::to_value(e).unwrap()));
     let text = |s: &str| MessageContent::parse(s).unwrap();
     let rows = vec![
         // (aggregate id, actor, request id, event). A registration's actor is the new user;
@@ -137,6 +139,7 @@ fn events() -> Vec<RecordedEvent> {
             Some(ALICE),
             "a-client-chosen-request-id-that-is-far-too-long-to-fit",
             message(MessageEvent::MessageEdited {
+                channel_id: id(CHANNEL),
                 content: text("Hello, world"),
             }),
         ),
@@ -161,6 +164,7 @@ fn events() -> Vec<RecordedEvent> {
             Some(BOB),
             "req-0008",
             message(MessageEvent::MessageEdited {
+                channel_id: id(CHANNEL),
                 content: text("fixed typo"),
             }),
         ),
@@ -191,6 +195,7 @@ fn events() -> Vec<RecordedEvent> {
             Some(ALICE),
             "req-0011",
             message(MessageEvent::MessageDeleted {
+                channel_id: id(CHANNEL),
                 deleted_by: id(ALICE),
                 reason: DeletionReason::ByChannelOwner,
             }),
@@ -211,6 +216,7 @@ fn events() -> Vec<RecordedEvent> {
             Some(ALICE),
             "req-0013",
             message(MessageEvent::MessageDeleted {
+                channel_id: id(CHANNEL),
                 deleted_by: id(ALICE),
                 reason: DeletionReason::ChannelCleared,
             }),
@@ -220,6 +226,7 @@ fn events() -> Vec<RecordedEvent> {
             Some(ALICE),
             "req-0014",
             message(MessageEvent::MessageDeleted {
+                channel_id: id(CHANNEL),
                 deleted_by: id(ALICE),
                 reason: DeletionReason::ByAuthor,
             }),
@@ -257,7 +264,7 @@ fn events() -> Vec<RecordedEvent> {
     rows.into_iter()
         .enumerate()
         .map(
-            |(i, (aggregate_id, actor, request_id, (aggregate_type, payload)))| {
+            |(i, (aggregate_id, actor, request_id, (aggregate_type, (event_version, payload))))| {
                 let i = i as i64;
                 let sequence = sequences.entry(aggregate_id).or_insert(0);
                 *sequence += 1;
@@ -273,10 +280,11 @@ fn events() -> Vec<RecordedEvent> {
                     aggregate_id: aggregate_id.to_string(),
                     sequence: *sequence,
                     event_type: payload.as_object().unwrap().keys().next().unwrap().clone(),
-                    event_version: "1".into(),
+                    event_version,
                     payload,
                     metadata,
                     recorded_at: at(i * 61) + Duration::microseconds(i * 1001),
+                    posted_in: None,
                 }
             },
         )

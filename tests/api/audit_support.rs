@@ -4,9 +4,12 @@
 //! the change (read-your-writes). Projections only ever apply final events, so by then the events
 //! are final and an audit, which reads final events only, sees them: no polling needed.
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
 
 use crate::cli_support::{zync, Ran};
 use crate::support::{TestApp, TestUser};
@@ -124,4 +127,50 @@ pub fn text_of<'a>(state: &'a Value, message_id: &str) -> Option<&'a str> {
         .iter()
         .find(|m| m["id"] == message_id)
         .map(|m| m["content"].as_str().unwrap())
+}
+
+/// Appends an event by hand (the store is append-only, and the guard trigger lets types it does
+/// not know through) at the end of an aggregate's stream; returns its position.
+pub async fn append(
+    pool: &PgPool,
+    aggregate: (&str, &str),
+    event_type: &str,
+    version: &str,
+    payload: Value,
+) -> i64 {
+    let (aggregate_type, aggregate_id) = aggregate;
+    sqlx::query_scalar(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         SELECT $1, $2, max(sequence) + 1, $3, $4, $5, '{\"request_id\": \"by-hand\"}'
+           FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+         RETURNING global_position",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(event_type)
+    .bind(version)
+    .bind(payload)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Waits until the event at `position` is final (below the snapshot xmin, which is cluster-wide:
+/// another test's open transaction can hold it back a moment). Audits read final events only.
+pub async fn wait_until_final(pool: &PgPool, position: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let fin: bool = sqlx::query_scalar(
+            "SELECT tx_id < pg_snapshot_xmin(pg_current_snapshot()) FROM events WHERE global_position = $1",
+        )
+        .bind(position)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if fin {
+            return;
+        }
+        assert!(Instant::now() < deadline, "event {position} never became final");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

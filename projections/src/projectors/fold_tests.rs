@@ -24,6 +24,7 @@ fn event(aggregate_type: &str, id: Uuid, second: u32, payload: Value) -> Recorde
         payload,
         metadata: json!({}),
         recorded_at: at(second),
+        posted_in: None,
     }
 }
 
@@ -45,13 +46,13 @@ fn a_message_reads_as_edited_and_is_gone_after_deletion() {
         "Message",
         m,
         2,
-        json!({"MessageEdited": {"content": "hello, edited"}}),
+        json!({"MessageEdited": {"channel_id": ch, "content": "hello, edited"}}),
     );
     let deleted = event(
         "Message",
         m,
         3,
-        json!({"MessageDeleted": {"deleted_by": author, "reason": "by_author"}}),
+        json!({"MessageDeleted": {"channel_id": ch, "deleted_by": author, "reason": "by_author"}}),
     );
     let model = MessagesModel::new("public");
 
@@ -70,7 +71,12 @@ fn an_edit_of_a_message_the_batch_does_not_know_changes_nothing() {
     let m = Uuid::now_v7();
     let rows = fold(
         &MessagesModel::new("public"),
-        &[event("Message", m, 1, json!({"MessageEdited": {"content": "x"}}))],
+        &[event(
+            "Message",
+            m,
+            1,
+            json!({"MessageEdited": {"channel_id": m, "content": "x"}}),
+        )],
     );
     assert!(rows.changes().is_empty());
 }

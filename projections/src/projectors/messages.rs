@@ -168,7 +168,7 @@ impl ReadModel for MessagesModel {
                     updated_at: at,
                 },
             ),
-            DecodedEvent::Message(MessageEvent::MessageEdited { content }) => {
+            DecodedEvent::Message(MessageEvent::MessageEdited { content, .. }) => {
                 if let Some(row) = rows.get_mut(&id) {
                     row.content = Some(content.as_str().to_owned());
                     row.updated_at = at;

@@ -1,13 +1,21 @@
-//! Which events an audit reads, and reading them in feed order, a page at a time, from one
-//! consistent snapshot of the log.
+//! One consistent, read-only snapshot of the log, and selections of it read in feed order, a
+//! page at a time: what `audit replay`, `--as-of` and the history endpoint read.
 
+use aggregates::aggregate_types::{CHANNEL, MESSAGE, USER};
 use chrono::{DateTime, Utc};
 use projections::{FeedCursor, FeedReader, RecordedEvent};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::bound::{Bound, Limit};
-use super::AuditError;
+use super::names::{CHANNEL_DELETED, FILE_MESSAGE_POSTED, TEXT_MESSAGE_POSTED};
+
+/// A moment a selection stops or starts at: a place in feed order, or a time (compared with the
+/// events' `recorded_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Cursor(FeedCursor),
+    Time(DateTime<Utc>),
+}
 
 /// What an operator asked to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +32,7 @@ pub enum Selection {
 
 /// The events one query reads: an operator's selection, or what a reconstruction needs besides.
 #[derive(Debug, Clone)]
-pub(crate) enum Scope {
+pub enum Scope {
     Selected(Selection),
     /// The streams of these users (their names as of a moment).
     UserStreams(Vec<Uuid>),
@@ -99,20 +107,20 @@ fn declare(scope: &Scope, since: Option<Limit>, until: Option<Limit>, head: Feed
         Scope::Selected(Selection::Message(id)) => {
             let id = sql.id(id);
             vec![format!(
-                "SELECT * FROM events WHERE aggregate_type = 'Message' AND aggregate_id = {id} AND {window}"
+                "SELECT * FROM events WHERE aggregate_type = '{MESSAGE}' AND aggregate_id = {id} AND {window}"
             )]
         }
         Scope::Selected(Selection::Channel(id)) => {
             let id = sql.id(id);
             vec![
-                format!("SELECT * FROM events WHERE aggregate_type = 'Channel' AND aggregate_id = {id} AND {window}"),
+                format!("SELECT * FROM events WHERE aggregate_type = '{CHANNEL}' AND aggregate_id = {id} AND {window}"),
                 format!(
                     "SELECT * FROM events
-                      WHERE aggregate_type = 'Message' AND {window}
+                      WHERE aggregate_type = '{MESSAGE}' AND {window}
                         AND aggregate_id IN (
                             SELECT p.aggregate_id FROM events p
-                             WHERE p.aggregate_type = 'Message'
-                               AND p.event_type IN ('TextMessagePosted', 'FileMessagePosted')
+                             WHERE p.aggregate_type = '{MESSAGE}'
+                               AND p.event_type IN ('{TEXT_MESSAGE_POSTED}', '{FILE_MESSAGE_POSTED}')
                                AND p.payload -> p.event_type ->> 'channel_id' = {id})"
                 ),
             ]
@@ -121,26 +129,26 @@ fn declare(scope: &Scope, since: Option<Limit>, until: Option<Limit>, head: Feed
             let id = sql.id(id);
             vec![
                 format!(
-                    "SELECT * FROM events WHERE aggregate_type = 'User' AND aggregate_id = {id} AND {window}"
+                    "SELECT * FROM events WHERE aggregate_type = '{USER}' AND aggregate_id = {id} AND {window}"
                 ),
                 // The user's own stream is the branch above; don't list its events twice.
                 format!(
                     "SELECT * FROM events WHERE metadata ->> 'actor_id' = {id}
-                        AND NOT (aggregate_type = 'User' AND aggregate_id = {id}) AND {window}"
+                        AND NOT (aggregate_type = '{USER}' AND aggregate_id = {id}) AND {window}"
                 ),
             ]
         }
         Scope::UserStreams(ids) => {
             let ids = sql.arg(Arg::Texts(ids.iter().map(Uuid::to_string).collect()));
             vec![format!(
-                "SELECT * FROM events WHERE aggregate_type = 'User' AND aggregate_id = ANY({ids}) AND {window}"
+                "SELECT * FROM events WHERE aggregate_type = '{USER}' AND aggregate_id = ANY({ids}) AND {window}"
             )]
         }
         Scope::ChannelDeletion(id) => {
             let id = sql.id(id);
             vec![format!(
-                "SELECT * FROM events WHERE aggregate_type = 'Channel' AND aggregate_id = {id}
-                    AND event_type = 'ChannelDeleted' AND {window}"
+                "SELECT * FROM events WHERE aggregate_type = '{CHANNEL}' AND aggregate_id = {id}
+                    AND event_type = '{CHANNEL_DELETED}' AND {window}"
             )]
         }
     };
@@ -157,13 +165,13 @@ fn declare(scope: &Scope, since: Option<Limit>, until: Option<Limit>, head: Feed
 
 /// One consistent, read-only view of the log for the length of an audit. Holds no transaction id,
 /// so it never holds back the feed of running servers.
-pub(crate) struct Snapshot {
+pub struct Snapshot {
     tx: Transaction<'static, Postgres>,
     head: FeedCursor,
 }
 
 impl Snapshot {
-    pub async fn open(pool: &PgPool) -> Result<Self, AuditError> {
+    pub async fn open(pool: &PgPool) -> Result<Self, sqlx::Error> {
         let mut tx = projections::tx::begin(pool).await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -179,18 +187,10 @@ impl Snapshot {
         self.head
     }
 
-    /// Resolves a bound: a time as it is; a position to its place in feed order, which must be a
-    /// final event's (or 0, the origin).
-    pub async fn resolve(&mut self, bound: Bound) -> Result<Limit, AuditError> {
-        match bound {
-            Bound::Time(t) => Ok(Limit::Time(t)),
-            Bound::Position(0) => Ok(Limit::Cursor(FeedCursor::START)),
-            Bound::Position(p) => match FeedReader::cursor_at(&mut self.tx, p).await? {
-                None => Err(AuditError::NoSuchPosition(p)),
-                Some(c) if c > self.head => Err(AuditError::NotFinal(p)),
-                Some(c) => Ok(Limit::Cursor(c)),
-            },
-        }
+    /// The feed cursor of the event at `position`, if any (it may be past [`head`](Self::head):
+    /// an event not final yet).
+    pub async fn cursor_at(&mut self, position: i64) -> Result<Option<FeedCursor>, sqlx::Error> {
+        FeedReader::cursor_at(&mut self.tx, position).await
     }
 
     /// The events of `scope` between `since` and `until` (inclusive), a page at a time.
@@ -199,7 +199,7 @@ impl Snapshot {
         scope: &Scope,
         since: Option<Limit>,
         until: Option<Limit>,
-    ) -> Result<Pages<'_>, AuditError> {
+    ) -> Result<Pages<'_>, sqlx::Error> {
         let (text, sql) = declare(scope, since, until, self.head);
         sqlx::query("CLOSE ALL").execute(&mut *self.tx).await?;
         let mut q = sqlx::query(&text).persistent(false);
@@ -220,20 +220,21 @@ impl Snapshot {
 }
 
 /// Pages of a declared cursor, in feed order.
-pub(crate) struct Pages<'s> {
+pub struct Pages<'s> {
     tx: &'s mut Transaction<'static, Postgres>,
     done: bool,
 }
 
 impl Pages<'_> {
     /// The next page; empty once everything was read.
-    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, AuditError> {
+    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         if self.done {
             return Ok(Vec::new());
         }
-        let page: Vec<RecordedEvent> = sqlx::query_as(&format!("FETCH {PAGE_SIZE} FROM audit_events"))
+        let mut page: Vec<RecordedEvent> = sqlx::query_as(&format!("FETCH {PAGE_SIZE} FROM audit_events"))
             .fetch_all(&mut **self.tx)
             .await?;
+        projections::event::resolve_upcasts(self.tx, &mut page).await?;
         if (page.len() as i64) < PAGE_SIZE {
             self.done = true;
         }
