@@ -111,12 +111,7 @@ async fn open_database(
 /// `/var/lib/zync/<hash of the data directory's absolute path>/postgres`.
 fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let absolute = std::path::absolute(data_dir)?;
-    let key = absolute
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+    let key = projections::stable_hash(absolute.to_string_lossy().as_bytes());
     Ok(std::path::PathBuf::from(format!(
         "/var/lib/zync/{key:016x}/postgres"
     )))
@@ -270,10 +265,6 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 
     /// Serves until `shutdown` completes, then drains requests and stops what it started.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use sqlx::postgres::PgConnectOptions;
 
-use crate::http::forwarded::TrustedProxies;
+pub use crate::http::forwarded::TrustedProxies;
 use crate::http::server::HttpSettings;
 use crate::limits::{parse_limit, LimitSettings, Rate};
 use crate::storage::s3::S3Settings;

@@ -31,6 +31,14 @@ pub fn live_runner(pool: sqlx::PgPool) -> ProjectionRunner {
     ProjectionRunner::new(pool, projectors::all("public"))
 }
 
+/// FNV-1a: a hash that is the same in every process, node and build (std's hasher is randomly
+/// seeded per process), for keys other processes must compute alike: advisory lock keys, paths.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 /// Why a batch could not be projected.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

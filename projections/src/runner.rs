@@ -81,7 +81,7 @@ impl ProjectionRunner {
         let mut sorted = names.clone();
         sorted.sort();
         // The same set of projections shares one lock cluster-wide, whichever node runs it.
-        let lock_key = fnv1a64(sorted.join(",").as_bytes()) as i64;
+        let lock_key = crate::stable_hash(sorted.join(",").as_bytes()) as i64;
         Self {
             pool,
             projectors,
@@ -318,12 +318,4 @@ async fn checkpoints<S: AsRef<str> + Sync>(
 pub async fn projected(conn: &mut PgConnection) -> Result<FeedCursor, sqlx::Error> {
     let all = checkpoints(conn, &crate::projectors::names()).await?;
     Ok(all.into_iter().min().unwrap_or(FeedCursor::START))
-}
-
-/// FNV-1a: a stable hash for advisory lock keys (std's hasher is randomly seeded per process,
-/// and the key must agree across nodes).
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
 }

@@ -15,7 +15,6 @@ use tokio::sync::Semaphore;
 
 /// The longest password accepted; argon2 would take anything, but a megabyte "password" is abuse.
 pub const MAX_PASSWORD_CHARS: usize = 128;
-pub const MIN_PASSWORD_CHARS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {

@@ -41,6 +41,7 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
+    #[cfg(test)]
     pub fn new(secret: &[u8], ttl_minutes: i64) -> Self {
         Self::with_ttl_seconds(secret, ttl_minutes.max(1) * 60)
     }

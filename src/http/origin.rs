@@ -28,10 +28,6 @@ pub struct LocalAddr(pub SocketAddr);
 pub struct RequestOrigin(String);
 
 impl RequestOrigin {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn into_string(self) -> String {
         self.0
     }

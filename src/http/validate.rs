@@ -30,10 +30,6 @@ impl Checks {
         raw.and_then(|r| self.take(parse(r)))
     }
 
-    pub fn push(&mut self, issue: Issue) {
-        self.issues.push(issue);
-    }
-
     /// `Ok(())` when nothing was refused.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.issues.is_empty() {

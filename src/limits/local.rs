@@ -31,10 +31,6 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
     }
 
-    pub fn rate(&self) -> Rate {
-        self.rate
-    }
-
     /// Takes one request for `key` now, if the limit admits it.
     pub fn take(&self, key: &K) -> Decision {
         let now = Instant::now();

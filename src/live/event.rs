@@ -32,16 +32,6 @@ impl LiveEvent {
         self.cursor.position
     }
 
-    /// The user a membership event is about.
-    pub fn member(&self) -> Option<Uuid> {
-        match &self.decoded {
-            DecodedEvent::Channel(
-                ChannelEvent::MemberJoined { user_id } | ChannelEvent::MemberLeft { user_id },
-            ) => Some(*user_id),
-            _ => None,
-        }
-    }
-
     /// Whether this event ends `user`'s right to the channel's stream (they left, or the channel
     /// is gone).
     pub fn ends_membership_of(&self, user: Uuid) -> bool {

@@ -115,11 +115,6 @@ impl LiveHub {
         *lock(&self.inner.last)
     }
 
-    /// Asks for a read now (after an append on this node, say).
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
-    }
-
     /// Relays a typing signal to the channel's members on every node.
     pub async fn publish_typing(&self, channel_id: Uuid, user_id: Uuid) -> Result<(), sqlx::Error> {
         let payload = json!({"channel_id": channel_id, "user_id": user_id}).to_string();

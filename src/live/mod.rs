@@ -8,7 +8,7 @@ pub mod hub;
 pub mod membership;
 pub mod replay;
 
-pub use event::{LiveEvent, LiveItem};
+pub use event::LiveItem;
 pub use gate::ProjectedPosition;
 pub use hub::LiveHub;
 pub use membership::Memberships;

@@ -114,7 +114,6 @@ pub async fn access(
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(owner_id, is_member)| ChannelAccess {
-        owner_id,
         is_member,
         is_owner: owner_id == user_id,
     }))
@@ -122,7 +121,6 @@ pub async fn access(
 
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelAccess {
-    pub owner_id: Uuid,
     pub is_member: bool,
     pub is_owner: bool,
 }

@@ -87,15 +87,6 @@ pub enum Claim {
     Replay(Box<MessageRead>),
 }
 
-impl Claim {
-    pub fn message_id(&self) -> Option<Uuid> {
-        match self {
-            Self::Fresh(id) | Self::Retry(id) => Some(*id),
-            Self::Replay(_) => None,
-        }
-    }
-}
-
 /// Reserves `key` for this request, or finds what an earlier request with it did. An expired key
 /// (older than [`RETENTION`], not yet swept) is taken over as if new.
 pub async fn claim(

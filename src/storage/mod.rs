@@ -94,26 +94,6 @@ impl UploadLimit {
             Ok(())
         }
     }
-
-    pub fn seen(&self) -> u64 {
-        self.seen
-    }
-}
-
-/// `body`, ended with the limiter's error as soon as it crosses `max` bytes (nothing after that
-/// chunk is read).
-pub fn limit_stream(body: ByteStream, max: u64) -> ByteStream {
-    use futures::StreamExt;
-    let mut limit = UploadLimit::new(max);
-    body.scan(false, move |ended, item| {
-        if *ended {
-            return futures::future::ready(None);
-        }
-        let item = item.and_then(|chunk| limit.admit(chunk.len()).map(|()| chunk));
-        *ended = item.is_err();
-        futures::future::ready(Some(item))
-    })
-    .boxed()
 }
 
 /// A new object key: `media/<uuid v7>` plus the file name's extension, lower-cased and reduced to

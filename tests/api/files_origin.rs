@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use zync::http::forwarded::TrustedProxies;
+use zync::config::TrustedProxies;
 
 use crate::files_support::{app_with_files, download, png, upload};
 use crate::messages::{room, Room};

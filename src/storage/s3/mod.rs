@@ -77,10 +77,6 @@ impl S3Store {
         })
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     async fn put_streamed(
         &self,
         key: String,
