@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 
 use super::error::ApiError;
 use crate::commands::CommandError;
+use crate::service::users::AccountError;
 
 pub const IDENTITY_TAKEN: &str = "Username or email already registered.";
 pub const NOT_A_MEMBER: &str = "You are not a member of this channel";
@@ -68,6 +69,19 @@ impl<E: DomainStatus> From<CommandError<E>> for ApiError {
                 "The change was saved but is not visible yet; please retry the read",
             ),
             CommandError::Internal(_) => ApiError::internal(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Command(e) => e.into(),
+            AccountError::Hashing(e) => {
+                tracing::error!(error = %e, "password hashing failed");
+                ApiError::unavailable()
+            }
+            AccountError::Database(e) => e.into(),
         }
     }
 }

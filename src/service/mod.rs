@@ -1,5 +1,11 @@
 //! Use cases: what a request (or a background task) does, over the commands, the read side and
 //! the stores. Adapters (`http`, `ws`, `cli`) call this layer; it never knows about them.
+//!
+//! Each use case returns a typed error; the adapters map it to a status or a close code. Where
+//! the contract answers 404 or 403 before it validates a body, the adapter asks first (from the
+//! guard tables, through `read`); the aggregates re-check every rule, so a use case called
+//! without that early answer is refused all the same.
 
 pub mod idempotency;
 pub mod posting;
+pub mod users;
