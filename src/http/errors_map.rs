@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use super::error::ApiError;
 use crate::commands::CommandError;
 use crate::service::users::AccountError;
+use crate::service::UseCaseError;
 
 pub const IDENTITY_TAKEN: &str = "Username or email already registered.";
 pub const NOT_A_MEMBER: &str = "You are not a member of this channel";
@@ -69,6 +70,15 @@ impl<E: DomainStatus> From<CommandError<E>> for ApiError {
                 "The change was saved but is not visible yet; please retry the read",
             ),
             CommandError::Internal(_) => ApiError::internal(),
+        }
+    }
+}
+
+impl<E: DomainStatus> From<UseCaseError<E>> for ApiError {
+    fn from(e: UseCaseError<E>) -> Self {
+        match e {
+            UseCaseError::Command(e) => e.into(),
+            UseCaseError::Database(e) => e.into(),
         }
     }
 }

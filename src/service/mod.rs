@@ -6,6 +6,26 @@
 //! guard tables, through `read`); the aggregates re-check every rule, so a use case called
 //! without that early answer is refused all the same.
 
+pub mod channels;
 pub mod idempotency;
+pub mod messages;
 pub mod posting;
 pub mod users;
+
+use crate::commands::CommandError;
+
+/// Why a use case over one aggregate failed: its command, or a read around it.
+#[derive(Debug, thiserror::Error)]
+pub enum UseCaseError<E: std::error::Error> {
+    #[error(transparent)]
+    Command(#[from] CommandError<E>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl<E: std::error::Error> UseCaseError<E> {
+    /// The aggregate's own refusal (`NotFound` for a read-back that finds nothing, say).
+    pub fn domain(e: E) -> Self {
+        Self::Command(CommandError::Domain(e))
+    }
+}
