@@ -72,6 +72,23 @@ pub enum CommandError<E: std::error::Error> {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl<E: std::error::Error> CommandError<E> {
+    /// Whether the command was refused: it certainly stored nothing, so whatever a use case did
+    /// for it beforehand can be undone. The other failures may have stored it all the same.
+    pub fn refused(&self) -> bool {
+        match self {
+            Self::Domain(_)
+            | Self::IdentityTaken
+            | Self::NotAMember
+            | Self::UnknownUser
+            | Self::NoLongerPermitted
+            | Self::ChannelGone
+            | Self::Conflict => true,
+            Self::Unavailable | Self::NotYetVisible | Self::Internal(_) => false,
+        }
+    }
+}
+
 pub struct CommandBus {
     pool: PgPool,
     users: Arc<Cqrs<User>>,
@@ -204,7 +221,7 @@ impl CommandBus {
         error: &CommandError<E>,
     ) -> bool {
         match error {
-            CommandError::NotYetVisible => true,
+            _ if error.refused() => false,
             CommandError::Unavailable | CommandError::Internal(_) => {
                 let Ok(mut conn) = self.pool.acquire().await else {
                     return true;
@@ -213,13 +230,7 @@ impl CommandBus {
                     .await
                     .map_or(true, |found| found.is_some())
             }
-            CommandError::Domain(_)
-            | CommandError::IdentityTaken
-            | CommandError::NotAMember
-            | CommandError::UnknownUser
-            | CommandError::NoLongerPermitted
-            | CommandError::ChannelGone
-            | CommandError::Conflict => false,
+            _ => true,
         }
     }
 }

@@ -68,9 +68,12 @@ pub enum UserCommand {
         email: Email,
         profile: Profile,
     },
+    /// One profile update, password included: its events are appended together or not at all.
+    /// `password_changed` says that the credentials (kept outside the log) now hold a new hash.
     UpdateProfile {
         actor: Uuid,
         changes: ProfileChanges,
+        password_changed: bool,
     },
     ChangePassword {
         actor: Uuid,
@@ -202,13 +205,22 @@ impl Aggregate for User {
                     profile,
                 }
             }
-            UserCommand::UpdateProfile { actor, changes } => {
+            UserCommand::UpdateProfile {
+                actor,
+                changes,
+                password_changed,
+            } => {
                 self.require_self(actor)?;
                 let changes = self.effective(changes);
-                if changes.is_empty() {
-                    return Ok(());
+                // Both events in one append: a refused profile change (a taken username) must not
+                // leave a recorded password change behind, nor the other way round.
+                if !changes.is_empty() {
+                    sink.write(UserEvent::UserProfileUpdated { changes }, self).await;
                 }
-                UserEvent::UserProfileUpdated { changes }
+                if password_changed {
+                    sink.write(UserEvent::UserPasswordChanged {}, self).await;
+                }
+                return Ok(());
             }
             UserCommand::ChangePassword { actor } => {
                 self.require_self(actor)?;

@@ -25,15 +25,55 @@ pub async fn remove(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Replaces the hash and bumps the token version, which invalidates every older token.
-pub async fn change_password(pool: &PgPool, user_id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE user_credentials
-            SET password_hash = $2, token_version = token_version + 1, updated_at = now()
-          WHERE user_id = $1",
+/// What [`change_password`] replaced, for [`restore_password`] to put back.
+#[derive(Debug)]
+pub struct PreviousPassword {
+    hash: String,
+    token_version: i32,
+}
+
+/// Replaces the hash and bumps the token version, which invalidates every older token. Returns
+/// what it replaced (`None`: no credentials, the user is gone).
+pub async fn change_password(
+    pool: &PgPool,
+    user_id: Uuid,
+    password_hash: &str,
+) -> Result<Option<PreviousPassword>, sqlx::Error> {
+    let previous: Option<(String, i32)> = sqlx::query_as(
+        "WITH old AS (
+             SELECT password_hash, token_version FROM user_credentials WHERE user_id = $1 FOR UPDATE
+         )
+         UPDATE user_credentials c
+            SET password_hash = $2, token_version = old.token_version + 1, updated_at = now()
+           FROM old
+          WHERE c.user_id = $1
+         RETURNING old.password_hash, old.token_version",
     )
     .bind(user_id)
     .bind(password_hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(previous.map(|(hash, token_version)| PreviousPassword { hash, token_version }))
+}
+
+/// Undoes a [`change_password`] to `password_hash` whose change was then refused, hash and token
+/// version both (the refused request's own tokens stay valid). Only if nothing changed them since:
+/// a concurrent password change that was recorded must not be undone.
+pub async fn restore_password(
+    pool: &PgPool,
+    user_id: Uuid,
+    password_hash: &str,
+    previous: &PreviousPassword,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE user_credentials
+            SET password_hash = $3, token_version = $4, updated_at = now()
+          WHERE user_id = $1 AND password_hash = $2 AND token_version = $4 + 1",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .bind(&previous.hash)
+    .bind(previous.token_version)
     .execute(pool)
     .await?;
     Ok(())

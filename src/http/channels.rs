@@ -5,7 +5,7 @@
 //! the events; the read tables may lag behind another node's writes. The aggregate re-checks
 //! every rule anyway, and its refusals map through `?`.
 
-use aggregates::channel::{ChannelCommand, ChannelError};
+use aggregates::channel::ChannelError;
 use aggregates::values::{ChannelDescription, ChannelName};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,6 +27,7 @@ use crate::commands::RequestMeta;
 use crate::read::channels::{self, ChannelAccess};
 use crate::read::users;
 use crate::read::views::{ChannelOwner, ChannelRead};
+use crate::service::channels as service;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -125,19 +126,6 @@ pub(super) async fn require_user(state: &AppState, user_id: Uuid, detail: &str) 
     }
 }
 
-/// The channel as the read table shows it after a command (which waited for the projections).
-/// Missing means it was deleted meanwhile (404) or, rarely, the read model is still behind (503).
-async fn fresh_channel(state: &AppState, channel_id: Uuid) -> ApiResult<ChannelRead> {
-    if let Some(channel) = channels::get(&state.pool, channel_id).await? {
-        return Ok(channel);
-    }
-    if channels::exists(&state.pool, channel_id).await? {
-        Err(not_yet_visible())
-    } else {
-        Err(channel_not_found())
-    }
-}
-
 #[utoipa::path(
     post, path = "/channels/", tag = "channels", security(("bearer" = [])), request_body = ChannelCreate,
     responses(
@@ -160,24 +148,8 @@ pub async fn create_channel(
         return Err(ApiError::internal());
     };
 
-    let channel_id = Uuid::now_v7();
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::Create {
-                channel_id,
-                name,
-                description,
-                owner_id: user.id,
-            },
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(fresh_channel(&state, channel_id).await?),
-    ))
+    let channel = service::create(&state.commands, &state.pool, &meta, user.id, name, description).await?;
+    Ok((StatusCode::CREATED, Json(channel)))
 }
 
 #[utoipa::path(
@@ -250,19 +222,17 @@ pub async fn update_channel(
     };
     c.finish()?;
 
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::Update {
-                actor: user.id,
-                name,
-                description,
-            },
-        )
-        .await?;
-    fresh_channel(&state, channel_id).await.map(Json)
+    let updated = service::update(
+        &state.commands,
+        &state.pool,
+        &meta,
+        user.id,
+        channel_id,
+        name,
+        description,
+    )
+    .await?;
+    Ok(Json(updated))
 }
 
 #[utoipa::path(
@@ -282,16 +252,7 @@ pub async fn delete_channel(
     PathParam(channel_id): PathParam<Uuid>,
 ) -> ApiResult<Json<Acknowledgement>> {
     require_owner(&state, channel_id, user.id).await?;
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::Delete { actor: user.id },
-        )
-        .await?;
-    // None of the channel's messages can be read any more; the file-removal reactor removes
-    // their objects once the deletion is in the log.
+    service::delete(&state.commands, &meta, user.id, channel_id).await?;
     Ok(Json(Acknowledgement {
         message: "Channel deleted successfully".into(),
     }))
@@ -316,16 +277,14 @@ pub async fn change_owner(
 ) -> ApiResult<Json<ChannelRead>> {
     require_owner(&state, channel_id, user.id).await?;
     require_user(&state, params.new_owner_id, NEW_OWNER_NOT_FOUND).await?;
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::TransferOwnership {
-                actor: user.id,
-                new_owner_id: params.new_owner_id,
-            },
-        )
-        .await?;
-    fresh_channel(&state, channel_id).await.map(Json)
+    let channel = service::change_owner(
+        &state.commands,
+        &state.pool,
+        &meta,
+        user.id,
+        channel_id,
+        params.new_owner_id,
+    )
+    .await?;
+    Ok(Json(channel))
 }

@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 
 use super::error::ApiError;
 use crate::commands::CommandError;
+use crate::service::users::AccountError;
+use crate::service::UseCaseError;
 
 pub const IDENTITY_TAKEN: &str = "Username or email already registered.";
 pub const NOT_A_MEMBER: &str = "You are not a member of this channel";
@@ -68,6 +70,28 @@ impl<E: DomainStatus> From<CommandError<E>> for ApiError {
                 "The change was saved but is not visible yet; please retry the read",
             ),
             CommandError::Internal(_) => ApiError::internal(),
+        }
+    }
+}
+
+impl<E: DomainStatus> From<UseCaseError<E>> for ApiError {
+    fn from(e: UseCaseError<E>) -> Self {
+        match e {
+            UseCaseError::Command(e) => e.into(),
+            UseCaseError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Command(e) => e.into(),
+            AccountError::Hashing(e) => {
+                tracing::error!(error = %e, "password hashing failed");
+                ApiError::unavailable()
+            }
+            AccountError::Database(e) => e.into(),
         }
     }
 }

@@ -5,12 +5,13 @@
 //! An upload is authorized before its body is read, streamed through a size limiter into the
 //! store (never held in memory), typed by its magic bytes (see
 //! [`crate::storage::effective_content_type`]), and only then appended as a message; if the
-//! append fails and certainly stored nothing, the object is removed again.
+//! append fails and certainly stored nothing, the object is removed again. This handler reads
+//! the multipart body; storing, posting and removing are the use case [`crate::service::files`].
 
 use std::io;
 
-use aggregates::message::MessageCommand;
-use aggregates::values::{ContentType, FileName};
+use aggregates::message::StoredFile;
+use aggregates::values::{ContentType, FileName, StorageKey};
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartError;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
@@ -32,11 +33,10 @@ use super::origin::RequestOrigin;
 use super::rate_limit::{self, RateHeaders};
 use super::routes::RouteBoth;
 use super::schemas::ErrorBody;
-use super::upload_cleanup::remove_unreferenced_upload;
 use crate::commands::RequestMeta;
 use crate::read::views::MessageRead;
+use crate::service::files::{self, Upload, UploadError};
 use crate::service::idempotency::{Fingerprint, IdempotencyKey};
-use crate::service::posting::{self, Keyed, Posted};
 use crate::state::AppState;
 use crate::storage::{effective_content_type, media_key, ByteStream, StorageError, UploadLimit, SNIFF_BYTES};
 
@@ -114,8 +114,11 @@ fn base_name(raw: &str) -> &str {
 }
 
 /// Why feeding the storage stream stopped early.
+#[derive(Debug, thiserror::Error)]
 enum FeedError {
+    #[error("the file is too large")]
     TooLarge,
+    #[error(transparent)]
     Multipart(MultipartError),
 }
 
@@ -250,65 +253,36 @@ pub async fn upload_file(
             }
         }
     };
-    let put = state
-        .storage
-        .put(key.clone(), content_type.as_str().to_string(), body);
-    let (stored, fed) = tokio::join!(put, feed);
-    let (fingerprint, refused) = match fed {
-        Ok(fingerprint) => (fingerprint, None),
-        Err(FeedError::TooLarge) => (None, Some(too_large(max))),
-        Err(FeedError::Multipart(e)) => (None, Some(multipart_error(&e, max))),
+    let upload = Upload {
+        author: user.id,
+        channel_id,
+        file: StoredFile {
+            s3_key: StorageKey::parse(key).expect("generated keys are short"),
+            content_type,
+            original_filename,
+        },
+        key: idempotency_key.as_ref(),
     };
-    if let Some(refused) = refused {
-        if stored.is_ok() {
-            remove_unreferenced_upload(&state, &key).await;
-        }
-        return Err(refused);
-    }
-    match stored {
-        Ok(_) => {}
-        Err(StorageError::Body(e)) if crate::storage::is_limit_error(&e) => return Err(too_large(max)),
-        Err(StorageError::Body(_)) => return Err(ApiError::bad_request("Could not read the multipart body")),
-        Err(e) => return Err(storage_error(&e)),
-    }
-
-    let keyed = match (&idempotency_key, fingerprint) {
-        (Some(key), Some(fingerprint)) => Some(Keyed { key, fingerprint }),
-        _ => None,
-    };
-    let file = aggregates::message::StoredFile {
-        s3_key: aggregates::values::StorageKey::parse(key.clone()).expect("generated keys are short"),
-        content_type,
-        original_filename,
-    };
-    let posted = posting::post(
+    let uploaded = files::upload(
         &state.commands,
         &state.pool,
+        state.storage.as_ref(),
         &meta,
-        user.id,
-        keyed,
-        |message_id| MessageCommand::PostFile {
-            message_id,
-            channel_id,
-            author_id: user.id,
-            file,
-        },
+        upload,
+        body,
+        feed,
     )
     .await;
-    let message = match posted {
-        Ok(Posted::New(message)) => message,
-        // The original has its own object; this retry's copy is not needed.
-        Ok(Posted::Original(original)) => {
-            remove_unreferenced_upload(&state, &key).await;
-            original
+    let message = uploaded.map_err(|e| match e {
+        UploadError::Body(FeedError::TooLarge) => too_large(max),
+        UploadError::Body(FeedError::Multipart(e)) => multipart_error(&e, max),
+        UploadError::Storage(StorageError::Body(e)) if crate::storage::is_limit_error(&e) => too_large(max),
+        UploadError::Storage(StorageError::Body(_)) => {
+            ApiError::bad_request("Could not read the multipart body")
         }
-        Err(e) => {
-            if e.stored_nothing() {
-                remove_unreferenced_upload(&state, &key).await;
-            }
-            return Err(e.into());
-        }
-    };
+        UploadError::Storage(e) => storage_error(&e),
+        UploadError::Post(e) => e.into(),
+    })?;
     Ok((StatusCode::CREATED, rate, Json(message)))
 }
 

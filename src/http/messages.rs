@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -30,11 +29,9 @@ use crate::read::channels::{self, ChannelAccess};
 use crate::read::messages;
 use crate::read::views::MessageRead;
 use crate::service::idempotency::{Fingerprint, IdempotencyKey};
+use crate::service::messages as service;
 use crate::service::posting::{self, Keyed, PostError};
 use crate::state::AppState;
-
-/// How many deletions clearing a channel runs at once (each holds a pooled connection briefly).
-const CLEAR_CONCURRENCY: usize = 8;
 
 const MESSAGE_NOT_FOUND: &str = "Message not found";
 const EMPTY_CONTENT: &str = "Message content cannot be empty";
@@ -223,22 +220,8 @@ pub async fn edit_message(
         return Err(ApiError::forbidden(MessageError::NotAuthor.to_string()));
     }
     require_member(&access)?;
-    state
-        .commands
-        .message(
-            &meta.by(user.id),
-            message_id,
-            MessageCommand::Edit {
-                actor: user.id,
-                content,
-            },
-        )
-        .await?;
-    // It was visible before the edit; missing now means it was deleted concurrently.
-    messages::get(&state.pool, message_id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))
+    let edited = service::edit(&state.commands, &state.pool, &meta, user.id, message_id, content).await?;
+    Ok(Json(edited))
 }
 
 #[utoipa::path(
@@ -262,18 +245,7 @@ pub async fn delete_message(
     if message.author_id != user.id && !access.is_owner {
         return Err(ApiError::forbidden(MessageError::NotAuthorOrOwner.to_string()));
     }
-    state
-        .commands
-        .message(
-            &meta.by(user.id),
-            message_id,
-            MessageCommand::Delete {
-                actor: user.id,
-                actor_owns_channel: access.is_owner,
-                clearing_channel: false,
-            },
-        )
-        .await?;
+    service::delete(&state.commands, &meta, user.id, message_id, access.is_owner).await?;
     // A file message's object is removed by the file-removal reactor once the deletion is in
     // the log (its links already answer 404: they are checked against the read tables).
     Ok(Json(Acknowledgement {
@@ -303,36 +275,9 @@ pub async fn clear_channel(
             "Only the channel owner can clear its messages",
         ));
     }
-    let meta = meta.by(user.id);
-    let ids = messages::ids_in_channel(&state.pool, channel_id).await?;
-    // Each deleted file message's object is removed by the file-removal reactor.
-    let results: Vec<_> = stream::iter(ids)
-        .map(|id| {
-            let (state, meta) = (&state, &meta);
-            async move {
-                let cmd = MessageCommand::Delete {
-                    actor: user.id,
-                    actor_owns_channel: true,
-                    clearing_channel: true,
-                };
-                state.commands.message(meta, id, cmd).await
-            }
-        })
-        .buffer_unordered(CLEAR_CONCURRENCY)
-        .collect()
-        .await;
-    let mut count = 0;
-    for result in results {
-        match result {
-            Ok(()) => count += 1,
-            // Deleted by someone else meanwhile: nothing left to clear.
-            Err(CommandError::Domain(MessageError::NotFound)) => {}
-            // The rest are stored deletions or retryable failures; a retry clears what is left.
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let cleared = service::clear_channel(&state.commands, &state.pool, &meta, user.id, channel_id).await?;
     Ok(Json(ClearedMessages {
         message: "All messages in the channel have been deleted".into(),
-        count,
+        count: i64::try_from(cleared).unwrap_or(i64::MAX),
     }))
 }

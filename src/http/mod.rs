@@ -27,6 +27,5 @@ pub mod routes;
 pub mod schemas;
 pub mod server;
 pub mod session;
-pub mod upload_cleanup;
 pub mod users;
 pub mod validate;

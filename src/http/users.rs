@@ -1,6 +1,6 @@
 //! `/users` routes.
 
-use aggregates::user::{Profile, ProfileChanges, UserCommand};
+use aggregates::user::{Profile, ProfileChanges};
 use aggregates::values::{Bio, PersonName, ProfilePicture, Username};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,10 +17,10 @@ use super::paging::PageParams;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ErrorBody};
 use super::validate::{self, at, Checks};
-use crate::auth::{credentials, password};
 use crate::commands::RequestMeta;
-use crate::read::users;
+use crate::read;
 use crate::read::views::UserRead;
+use crate::service::users::{self, Registration};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -103,14 +103,9 @@ fn nullable<T>(
 }
 
 async fn live_user(state: &AppState, id: Uuid) -> ApiResult<UserRead> {
-    users::get(&state.pool, id)
+    read::users::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("User not found"))
-}
-
-fn hashing_failed(e: password::PasswordError) -> ApiError {
-    tracing::error!(error = %e, "password hashing failed");
-    ApiError::unavailable()
 }
 
 #[utoipa::path(
@@ -143,31 +138,14 @@ pub async fn create_user(
         return Err(ApiError::internal());
     };
 
-    let user_id = Uuid::now_v7();
-    let hash = password::hash(body.password).await.map_err(hashing_failed)?;
-    // Credentials first: if the registration then fails, they are removed; if we crash in
-    // between, nobody can log in with them (login goes through the identity claims).
-    credentials::insert(&state.pool, user_id, &hash).await?;
-    let registered = state
-        .commands
-        .user(
-            &meta.by(user_id),
-            user_id,
-            UserCommand::Register {
-                user_id,
-                username,
-                email,
-                profile,
-            },
-        )
-        .await;
-    if let Err(e) = registered {
-        if let Err(cleanup) = credentials::remove(&state.pool, user_id).await {
-            tracing::warn!(%user_id, error = %cleanup, "could not remove credentials of a failed registration");
-        }
-        return Err(e.into());
-    }
-    Ok((StatusCode::CREATED, Json(live_user(&state, user_id).await?)))
+    let registration = Registration {
+        username,
+        email,
+        password: body.password,
+        profile,
+    };
+    let user = users::register(&state.commands, &state.pool, &meta, registration).await?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(
@@ -176,7 +154,7 @@ pub async fn create_user(
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<UserRead>> {
     // A just-registered user is always projected (registration waits for it).
-    match users::get(&state.pool, user.id).await? {
+    match read::users::get(&state.pool, user.id).await? {
         Some(me) => Ok(Json(me)),
         // Deleted between the token check and this read.
         None => Err(ApiError::unauthorized()),
@@ -192,7 +170,7 @@ pub async fn list_users(
     _user: CurrentUser,
     QueryParams(params): QueryParams<PageParams>,
 ) -> ApiResult<Json<Vec<UserRead>>> {
-    Ok(Json(users::list(&state.pool, params.page()?).await?))
+    Ok(Json(read::users::list(&state.pool, params.page()?).await?))
 }
 
 #[utoipa::path(
@@ -224,10 +202,8 @@ pub async fn update_user(
     PathParam(user_id): PathParam<Uuid>,
     JsonBody(body): JsonBody<UserUpdate>,
 ) -> ApiResult<Json<UserRead>> {
-    live_user(&state, user_id).await?;
-    if user.id != user_id {
-        return Err(ApiError::forbidden("Not enough permissions"));
-    }
+    // 404, then 403, before the body's 422s.
+    users::authorize(&state.pool, user.id, user_id).await?;
     let mut c = Checks::default();
     let changes = ProfileChanges {
         username: c.take_opt(
@@ -249,28 +225,17 @@ pub async fn update_user(
     }
     c.finish()?;
 
-    let meta = meta.by(user.id);
-    state
-        .commands
-        .user(
-            &meta,
-            user_id,
-            UserCommand::UpdateProfile {
-                actor: user.id,
-                changes,
-            },
-        )
-        .await?;
-    if let Some(new_password) = body.password {
-        let hash = password::hash(new_password).await.map_err(hashing_failed)?;
-        // The hash changes first (that is what protects the account); the event records it.
-        credentials::change_password(&state.pool, user_id, &hash).await?;
-        state
-            .commands
-            .user(&meta, user_id, UserCommand::ChangePassword { actor: user.id })
-            .await?;
-    }
-    live_user(&state, user_id).await.map(Json)
+    let updated = users::update(
+        &state.commands,
+        &state.pool,
+        &meta,
+        user.id,
+        user_id,
+        changes,
+        body.password,
+    )
+    .await?;
+    Ok(Json(updated))
 }
 
 #[utoipa::path(
@@ -284,19 +249,8 @@ pub async fn delete_user(
     meta: RequestMeta,
     PathParam(user_id): PathParam<Uuid>,
 ) -> ApiResult<Json<Acknowledgement>> {
-    live_user(&state, user_id).await?;
-    if user.id != user_id {
-        return Err(ApiError::forbidden("Not enough permissions"));
-    }
-    state
-        .commands
-        .user(&meta.by(user.id), user_id, UserCommand::Delete { actor: user.id })
-        .await?;
-    // The deletion event freed the identity claim, which already revokes every token; the
-    // credentials row has no further use.
-    credentials::remove(&state.pool, user_id).await?;
-    // Their messages are not deleted (they stay in their channels with a null `author`), so the
-    // files of their file messages stay too: those go with the message or its channel.
+    users::authorize(&state.pool, user.id, user_id).await?;
+    users::delete(&state.commands, &state.pool, &meta, user.id, user_id).await?;
     Ok(Json(Acknowledgement {
         message: "User deleted successfully".into(),
     }))

@@ -283,6 +283,36 @@ async fn password_change_revokes_old_password_and_tokens() {
     token_for(&app, "alice", "third-passw0rd").await;
 }
 
+/// The password and the profile change together or not at all: a refused update (the name is
+/// taken) leaves the old password, its tokens, and no recorded password change.
+#[tokio::test]
+async fn a_refused_update_keeps_the_old_password() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    app.register("bob").await;
+    let resp = patch_self(
+        &app,
+        &alice,
+        json!({"username": "bob", "password": "never-applied-1"}),
+    )
+    .await;
+    assert_eq!(resp.expect(400), json!({"detail": TAKEN}));
+    app.get("/users/me", Some(&alice.token)).await.expect(200);
+    token_for(&app, "alice", &alice.password).await;
+    assert_eq!(
+        app.login("alice", "never-applied-1").await.expect(401),
+        json!({"detail": WRONG_LOGIN})
+    );
+    let changes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'UserPasswordChanged'",
+    )
+    .bind(&alice.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(changes, 0);
+}
+
 #[tokio::test]
 async fn delete_is_self_only() {
     let app = TestApp::spawn().await;
