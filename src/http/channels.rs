@@ -22,7 +22,6 @@ use super::paging::PageParams;
 use super::routes::RouteBoth;
 use super::schemas::{Acknowledgement, ErrorBody};
 use super::validate::Checks;
-use crate::commands::CommandError;
 use crate::commands::RequestMeta;
 use crate::read::channels::{self, ChannelAccess};
 use crate::read::users;
@@ -94,11 +93,6 @@ pub struct ChangeOwnerParams {
 
 fn channel_not_found() -> ApiError {
     ApiError::not_found(CHANNEL_NOT_FOUND)
-}
-
-/// The command succeeded but the read tables do not show it yet (503, retry the read).
-pub(super) fn not_yet_visible() -> ApiError {
-    CommandError::<ChannelError>::NotYetVisible.into()
 }
 
 /// The caller's standing in a live channel, or 404 if there is no such channel.

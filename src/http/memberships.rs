@@ -3,14 +3,14 @@
 //! As in `channels.rs`, standing in a channel is decided from the guard tables (strongly
 //! consistent); lists come from the read tables.
 
-use aggregates::channel::{ChannelCommand, ChannelError};
+use aggregates::channel::ChannelError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use uuid::Uuid;
 
-use super::channels::{access, not_yet_visible, require_user, USER_NOT_FOUND};
+use super::channels::{access, require_user, USER_NOT_FOUND};
 use super::current_user::CurrentUser;
 use super::error::{ApiError, ApiResult};
 use super::errors_map::NOT_A_MEMBER;
@@ -21,6 +21,7 @@ use super::schemas::ErrorBody;
 use crate::commands::RequestMeta;
 use crate::read::channels;
 use crate::read::views::{ChannelRead, Membership, UserRead};
+use crate::service;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -125,20 +126,9 @@ pub async fn join_channel(
     if access(&state, channel_id, user.id).await?.is_member {
         return Err(ApiError::conflict(ChannelError::AlreadyMember.to_string()));
     }
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::Join { user_id: user.id },
-        )
-        .await?;
-    match channels::membership(&state.pool, channel_id, user.id).await? {
-        Some(membership) => Ok((StatusCode::CREATED, Json(membership))),
-        // Left, or the channel was deleted, right after joining.
-        None if access(&state, channel_id, user.id).await?.is_member => Err(not_yet_visible()),
-        None => Err(ApiError::not_found(ChannelError::NotAMember.to_string())),
-    }
+    let membership =
+        service::channels::join(&state.commands, &state.pool, &meta, user.id, channel_id).await?;
+    Ok((StatusCode::CREATED, Json(membership)))
 }
 
 #[utoipa::path(
@@ -164,14 +154,7 @@ pub async fn leave_channel(
     if standing.is_owner {
         return Err(ApiError::bad_request(ChannelError::OwnerCannotLeave.to_string()));
     }
-    state
-        .commands
-        .channel(
-            &meta.by(user.id),
-            channel_id,
-            ChannelCommand::Leave { user_id: user.id },
-        )
-        .await?;
+    service::channels::leave(&state.commands, &meta, user.id, channel_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

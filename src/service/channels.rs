@@ -1,5 +1,5 @@
-//! Channels: create, update, delete, hand over. Each runs its command and, where the contract
-//! answers with the channel, reads it back.
+//! Channels: create, update, delete, hand over, join, leave. Each runs its command and, where the
+//! contract answers with the channel or the membership, reads it back.
 
 use aggregates::channel::{ChannelCommand, ChannelError};
 use aggregates::values::{ChannelDescription, ChannelName};
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::UseCaseError;
 use crate::commands::{CommandBus, CommandError, RequestMeta};
 use crate::read::channels;
-use crate::read::views::ChannelRead;
+use crate::read::views::{ChannelRead, Membership};
 
 type Result<T> = std::result::Result<T, UseCaseError<ChannelError>>;
 
@@ -100,4 +100,47 @@ pub async fn change_owner(
         .channel(&meta.clone().by(actor), channel_id, transfer)
         .await?;
     read_back(pool, channel_id).await
+}
+
+/// Joins `user_id` to the channel; the membership as the read table shows it.
+pub async fn join(
+    commands: &CommandBus,
+    pool: &PgPool,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    channel_id: Uuid,
+) -> Result<Membership> {
+    commands
+        .channel(
+            &meta.clone().by(user_id),
+            channel_id,
+            ChannelCommand::Join { user_id },
+        )
+        .await?;
+    if let Some(membership) = channels::membership(pool, channel_id, user_id).await? {
+        return Ok(membership);
+    }
+    // Left, or the channel was deleted, right after joining; or, rarely, the read model is still
+    // behind (retry the read).
+    Err(match channels::access(pool, channel_id, user_id).await? {
+        Some(standing) if standing.is_member => CommandError::NotYetVisible.into(),
+        Some(_) => UseCaseError::domain(ChannelError::NotAMember),
+        None => UseCaseError::domain(ChannelError::NotFound),
+    })
+}
+
+/// `user_id` leaves the channel (an owner must hand it over first).
+pub async fn leave(
+    commands: &CommandBus,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    channel_id: Uuid,
+) -> std::result::Result<(), CommandError<ChannelError>> {
+    commands
+        .channel(
+            &meta.clone().by(user_id),
+            channel_id,
+            ChannelCommand::Leave { user_id },
+        )
+        .await
 }
