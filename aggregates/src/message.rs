@@ -48,6 +48,18 @@ impl MessageKind {
     }
 }
 
+/// Read back from a text column (the `messages` table's `message_type`).
+impl TryFrom<String> for MessageKind {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        [Self::Text, Self::Image, Self::Video, Self::Audio, Self::File]
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
+            .ok_or_else(|| format!("unknown message type {raw:?}"))
+    }
+}
+
 /// Why a message was deleted; kept for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,6 +6,7 @@
 //! per row a 16-bit field count and per field a 32-bit length (-1 for NULL) and the value in the
 //! type's binary send format; a 16-bit -1 ends the data. All big-endian.
 
+use aggregates::message::MessageKind;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -33,6 +34,13 @@ impl CopyValue for str {
 }
 
 impl CopyValue for String {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.as_str().put(out);
+    }
+}
+
+/// `text`, as the `messages` table stores it.
+impl CopyValue for MessageKind {
     fn put(&self, out: &mut Vec<u8>) {
         self.as_str().put(out);
     }

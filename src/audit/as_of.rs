@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use aggregates::message::MessageEvent;
 use projections::projectors::{
     ChannelsModel, MembershipsModel, MessageRow, MessagesModel, Overlay, Projectable, ReadModel, UserRow,
-    UsersModel,
+    UserStatus, UsersModel,
 };
 use projections::{DecodedEvent, ProjectionError, RecordedEvent};
 use sqlx::PgPool;
@@ -123,7 +123,7 @@ fn message(row: &MessageRow, names: &HashMap<Uuid, String>) -> MessageAsOf {
         channel_id: row.channel_id,
         author_id: row.author_id,
         author_username: names.get(&row.author_id).cloned(),
-        message_type: row.message_type.clone(),
+        message_type: row.message_type,
         content: row.content.clone(),
         s3_key: row.s3_key.clone(),
         content_type: row.content_type.clone(),
@@ -225,7 +225,7 @@ pub async fn user_as_of(
         // The users table keeps a deleted account's row, marked.
         status: match row {
             None => Existence::NotYetCreated,
-            Some(u) if u.status == "deleted" => Existence::Deleted,
+            Some(u) if u.status == UserStatus::Deleted => Existence::Deleted,
             Some(_) => Existence::Live,
         },
         user: row.cloned(),

@@ -5,6 +5,7 @@
 //! they add the usernames as they then were (and a message whether it was edited), a member has
 //! no channel id, and the channel ones are the REST history's OpenAPI schemas.
 
+use aggregates::message::MessageKind;
 use chrono::{DateTime, Utc};
 use projections::projectors::UserRow;
 use serde::Serialize;
@@ -84,7 +85,8 @@ pub struct MessageAsOf {
     /// The author's username as it then was.
     pub author_username: Option<String>,
     /// "text" | "image" | "video" | "audio" | "file"
-    pub message_type: String,
+    #[schema(value_type = String, example = "text")]
+    pub message_type: MessageKind,
     /// The text as it read at `as_of` (null for files).
     pub content: Option<String>,
     pub s3_key: Option<String>,

@@ -87,7 +87,7 @@ fn body(m: &MessageAsOf) -> String {
         Some(content) => text(content),
         None => format!(
             "[{}] {} ({})",
-            m.message_type,
+            m.message_type.as_str(),
             optional(m.original_filename.as_deref()),
             m.content_type.as_deref().unwrap_or("-")
         ),
@@ -175,7 +175,7 @@ pub fn message_table(h: &MessageHistory) -> String {
     if let Some(m) = &h.message {
         pairs.extend([
             ("author", person(m.author_id, m.author_username.as_deref())),
-            ("type", m.message_type.clone()),
+            ("type", m.message_type.as_str().to_string()),
             ("text", body(m)),
             ("posted", time(&m.created_at)),
             (

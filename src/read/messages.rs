@@ -29,7 +29,10 @@ fn decode(row: &PgRow) -> Result<MessageRead, sqlx::Error> {
             last_name: row.try_get("u_last_name")?,
             bio: row.try_get("u_bio")?,
             profile_picture: row.try_get("u_profile_picture")?,
-            status: row.try_get("u_status")?,
+            status: row
+                .try_get::<String, _>("u_status")?
+                .try_into()
+                .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
             created_at: row.try_get("u_created_at")?,
             updated_at: row.try_get("u_updated_at")?,
         }),

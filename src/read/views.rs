@@ -2,8 +2,9 @@
 //! `http` serializes them as they are, the sockets put them in frames, and `read` fills them from
 //! the read tables.
 
+use aggregates::message::MessageKind;
 use chrono::{DateTime, Utc};
-use projections::projectors::MessageRow;
+use projections::projectors::{MessageRow, UserStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,7 +19,9 @@ pub struct UserRead {
     pub bio: Option<String>,
     pub profile_picture: Option<String>,
     /// "active" | "suspended" | "deleted"
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String, example = "active")]
+    pub status: UserStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -39,7 +42,8 @@ pub struct MessageRead {
     pub author_id: Uuid,
     pub channel_id: Uuid,
     /// "text" | "image" | "video" | "audio" | "file"
-    pub message_type: String,
+    #[schema(value_type = String, example = "text")]
+    pub message_type: MessageKind,
     pub content: Option<String>,
     pub s3_key: Option<String>,
     pub content_type: Option<String>,

@@ -327,7 +327,11 @@ fn audit_golden_channel_as_of_table() {
             channel_id: id(CHANNEL),
             author_id: id(author),
             author_username: name.map(String::from),
-            message_type: if content.is_some() { "text" } else { "image" }.into(),
+            message_type: if content.is_some() {
+                MessageKind::Text
+            } else {
+                MessageKind::Image
+            },
             content: content.map(String::from),
             s3_key: content.is_none().then(|| "media/x.png".to_string()),
             content_type: content.is_none().then(|| "image/png".to_string()),

@@ -146,6 +146,6 @@ fn a_profile_update_sets_only_the_fields_it_carries_including_to_null() {
     assert_eq!(row.first_name.as_deref(), Some("Ann"));
     assert_eq!(row.last_name.as_deref(), Some("Lee"));
     assert_eq!(row.bio, None);
-    assert_eq!(row.status, "deleted");
+    assert_eq!(row.status, UserStatus::Deleted);
     assert_eq!(row.updated_at, at(3));
 }

@@ -8,7 +8,7 @@ pub use channels::{ChannelRow, ChannelsModel};
 pub use memberships::{MemberRow, MembershipsModel};
 pub use messages::{MessageRow, MessagesModel};
 pub use overlay::{Changes, Overlay};
-pub use users::{UserRow, UsersModel};
+pub use users::{UserRow, UserStatus, UsersModel};
 
 use std::collections::HashSet;
 use std::hash::Hash;

@@ -12,6 +12,39 @@ use super::{qualified, Changes, Loaded, Overlay, Projectable, ReadModel};
 use crate::event::DecodedEvent;
 use crate::ProjectionError;
 
+/// A user row's `status`, as the `users` table stores it (text, with a CHECK of these three).
+/// Accounts are active until deleted; the table and the contract allow `suspended`, which no
+/// event sets yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// Read back from the text column.
+impl TryFrom<String> for UserStatus {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        [Self::Active, Self::Suspended, Self::Deleted]
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+            .ok_or_else(|| format!("unknown user status {raw:?}"))
+    }
+}
+
 /// Also the account in `zync audit replay --user --as-of` JSON: it is the row as it then was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct UserRow {
@@ -22,7 +55,8 @@ pub struct UserRow {
     pub last_name: Option<String>,
     pub bio: Option<String>,
     pub profile_picture: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -124,7 +158,7 @@ impl ReadModel for UsersModel {
                     last_name: profile.last_name.as_ref().map(|v| v.as_str().to_owned()),
                     bio: profile.bio.as_ref().map(|v| v.as_str().to_owned()),
                     profile_picture: profile.profile_picture.as_ref().map(|v| v.as_str().to_owned()),
-                    status: "active".into(),
+                    status: UserStatus::Active,
                     created_at: at,
                     updated_at: at,
                 },
@@ -160,7 +194,7 @@ impl ReadModel for UsersModel {
             }
             UserEvent::UserDeleted {} => {
                 if let Some(row) = rows.get_mut(&id) {
-                    row.status = "deleted".into();
+                    row.status = UserStatus::Deleted;
                     row.updated_at = at;
                 }
             }
