@@ -216,7 +216,7 @@ impl EmbeddedPostgres {
             .fetch_one(&mut conn)
             .await?;
         if !exists {
-            let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+            let create = format!("CREATE DATABASE {}", projections::shadow::quote(name));
             if let Err(err) = conn.execute(create.as_str()).await {
                 // 42P04 duplicate_database: someone created it since our check, which is fine.
                 let code = err.as_database_error().and_then(|e| e.code());
