@@ -172,6 +172,12 @@ impl Application {
         let pool = pool(&config, options).await?;
         db::migrate(&pool).await.context("could not apply migrations")?;
         let secret = secret::load_or_generate(config.secret_key.as_deref(), &config.data_dir)?;
+        // Before anything is written: a node with another master key than the database's would
+        // seal personal data that no other node can open.
+        let master = secret::master_key(config.master_key.as_deref(), &config.data_dir)?;
+        projections::personal::check_master_key(&pool, &master)
+            .await
+            .context("refusing to start")?;
         // Before anything else starts: a node whose file store differs from a live node's
         // refuses to start (ADR 0006).
         let (storage, local_files) = storage(&config, &secret).await?;

@@ -30,6 +30,9 @@ pub struct Config {
     pub port: u16,
     /// `SECRET_KEY`; generated and kept in the data directory when absent.
     pub secret_key: Option<String>,
+    /// `ZYNC_MASTER_KEY` (64 hexadecimal digits): wraps the keys of personal data; generated and
+    /// kept in the data directory when absent. Every node of a database needs the same one.
+    pub master_key: Option<String>,
     pub access_token_expire_minutes: i64,
     /// `ACCESS_TOKEN_EXPIRE_SECONDS`: a more precise lifetime; when set, it wins over the minutes.
     pub access_token_expire_seconds: Option<i64>,
@@ -97,6 +100,7 @@ impl Config {
             host: parse_or(&get, "HOST", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
             port: parse_or(&get, "PORT", 8000)?,
             secret_key: get("SECRET_KEY"),
+            master_key: get("ZYNC_MASTER_KEY"),
             access_token_expire_minutes: parse_or(&get, "ACCESS_TOKEN_EXPIRE_MINUTES", 30)?,
             access_token_expire_seconds: get("ACCESS_TOKEN_EXPIRE_SECONDS")
                 .map(|_| parse_or(&get, "ACCESS_TOKEN_EXPIRE_SECONDS", 0))

@@ -60,6 +60,10 @@ impl Server {
                 "SECRET_KEY",
                 "zync-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
             )
+            .env(
+                "ZYNC_MASTER_KEY",
+                "7a796e632d62656e63682d6d61737465722d6b65792d303132333435363738cd",
+            )
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("ZYNC_DATA_DIR", dir.join("data"))

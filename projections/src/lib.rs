@@ -9,6 +9,7 @@ pub mod copy;
 pub mod event;
 pub mod feed;
 pub mod handle;
+pub mod personal;
 pub mod projectors;
 pub mod reactor;
 pub mod rebuild;

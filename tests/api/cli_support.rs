@@ -26,6 +26,11 @@ impl From<Output> for Ran {
 /// Runs `zync <args>` on `db` (no terminal, so progress is plain lines) in a scratch working
 /// directory, so no `.env` of the checkout applies.
 pub async fn zync(db: &PgConnectOptions, args: &[&str]) -> Ran {
+    zync_with_env(db, args, &[]).await
+}
+
+/// [`zync`], with these environment variables set besides.
+pub async fn zync_with_env(db: &PgConnectOptions, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let dir = std::env::temp_dir().join(format!("zync-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zync"))
@@ -34,6 +39,7 @@ pub async fn zync(db: &PgConnectOptions, args: &[&str]) -> Ran {
         .env("DATABASE_URL", database_url(db))
         .env("ZYNC_DATA_DIR", dir.join("data"))
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .kill_on_drop(true)
         .output()
         .await

@@ -43,6 +43,7 @@ mod live_hub;
 mod log_order;
 mod logout;
 mod maintenance;
+mod master_key;
 mod messages;
 mod messages_concurrency;
 mod messages_history;

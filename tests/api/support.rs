@@ -53,6 +53,9 @@ pub struct TestUser {
     pub token: String,
 }
 
+/// The master key of every test app (`ZYNC_MASTER_KEY`).
+pub const TEST_MASTER_KEY: &str = "7a796e632d746573742d6d61737465722d6b65792d3031323334353637383961";
+
 /// The configuration every test app starts from: no environment involved.
 pub fn test_config(db: PgConnectOptions) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("default config");
@@ -62,6 +65,8 @@ pub fn test_config(db: PgConnectOptions) -> Config {
     config.port = 0;
     config.db_pool_size = 10;
     config.secret_key = Some("test-secret-key-that-is-long-enough-0123456789".into());
+    // Apps restarted on a database with a new data directory must still open its sealed data.
+    config.master_key = Some(TEST_MASTER_KEY.into());
     config.data_dir = std::env::temp_dir().join(format!("zync-app-{}", uuid::Uuid::now_v7().simple()));
     config
 }

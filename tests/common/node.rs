@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub const SECRET_KEY: &str = "cluster-test-secret-key-shared-by-every-node-0123456789";
+/// Every node of a database needs the same master key (`ZYNC_MASTER_KEY`).
+pub const MASTER_KEY: &str = "7a796e632d636c75737465722d6d61737465722d6b65792d30313233343536ab";
 pub const STARTUP: Duration = Duration::from_secs(60);
 
 pub fn free_port() -> u16 {
@@ -60,6 +62,7 @@ impl Node {
             .current_dir(&dir)
             .env("DATABASE_URL", database_url)
             .env("SECRET_KEY", SECRET_KEY)
+            .env("ZYNC_MASTER_KEY", MASTER_KEY)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("ZYNC_DATA_DIR", dir.join("data"))

@@ -1,0 +1,14 @@
+//! Personal data in the log (ARCHITECTURE.md, "Personal data"): sealed under a data key of its
+//! own subject (a user, a message), the data keys wrapped by one master key and kept outside the
+//! log, so destroying a data key erases what it sealed from every event, backup and rebuild.
+//!
+//! The AEAD is XChaCha20-Poly1305 (RustCrypto): 24-byte random nonces, so no counter has to be
+//! kept across nodes. Every ciphertext is bound to where it belongs through its associated data
+//! (a data key to its subject; a field to its event's identity and path), so a ciphertext copied
+//! to another event or field is refused, never decrypted.
+
+pub mod cipher;
+pub mod keyring;
+
+pub use cipher::{DataKey, MasterKey, SealError};
+pub use keyring::{check_master_key, MasterKeyError};
