@@ -108,6 +108,16 @@ async fn open_database(
     Ok((pg.connect_options(EMBEDDED_DATABASE), Some(pg)))
 }
 
+/// Loads the master key, checks it is the database's and installs it for this process, before
+/// anything is written: a node with another master key would seal personal data that no other
+/// node can open. Every command that reads or writes the log does this first.
+pub async fn unlock_personal_data(config: &Config, pool: &PgPool) -> anyhow::Result<()> {
+    let master = secret::master_key(config.master_key.as_deref(), &config.data_dir)?;
+    projections::personal::check_master_key(pool, &master).await?;
+    projections::personal::install(&master)?;
+    Ok(())
+}
+
 /// `/var/lib/zync/<hash of the data directory's absolute path>/postgres`.
 fn unreachable_fallback(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let absolute = std::path::absolute(data_dir)?;
@@ -172,10 +182,7 @@ impl Application {
         let pool = pool(&config, options).await?;
         db::migrate(&pool).await.context("could not apply migrations")?;
         let secret = secret::load_or_generate(config.secret_key.as_deref(), &config.data_dir)?;
-        // Before anything is written: a node with another master key than the database's would
-        // seal personal data that no other node can open.
-        let master = secret::master_key(config.master_key.as_deref(), &config.data_dir)?;
-        projections::personal::check_master_key(&pool, &master)
+        unlock_personal_data(&config, &pool)
             .await
             .context("refusing to start")?;
         // Before anything else starts: a node whose file store differs from a live node's

@@ -6,6 +6,7 @@
 
 pub mod channel;
 pub mod message;
+pub mod personal;
 pub mod user;
 pub mod values;
 

@@ -9,6 +9,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::personal::Personal;
 use crate::values::{ContentType, FileName, MessageContent, StorageKey};
 
 /// The contract's `message_type`.
@@ -77,7 +78,8 @@ pub enum DeletionReason {
 pub struct StoredFile {
     pub s3_key: StorageKey,
     pub content_type: ContentType,
-    pub original_filename: FileName,
+    /// Personal: the uploader's name for it.
+    pub original_filename: Personal<FileName>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +114,7 @@ pub enum MessageEvent {
         message_id: Uuid,
         channel_id: Uuid,
         author_id: Uuid,
-        content: MessageContent,
+        content: Personal<MessageContent>,
     },
     FileMessagePosted {
         message_id: Uuid,
@@ -125,7 +127,7 @@ pub enum MessageEvent {
     /// Version 2 names the channel (version 1 did not: see [`MessageEvent::upcast_v1`]).
     MessageEdited {
         channel_id: Uuid,
-        content: MessageContent,
+        content: Personal<MessageContent>,
     },
     /// Version 2 names the channel, as [`MessageEvent::MessageEdited`].
     MessageDeleted {
@@ -239,7 +241,7 @@ impl Message {
                     message_id,
                     channel_id,
                     author_id,
-                    content,
+                    content: content.into(),
                 }
             }
             MessageCommand::PostFile {
@@ -270,7 +272,10 @@ impl Message {
                 if self.content.as_ref() == Some(&content) {
                     return Ok(None);
                 }
-                MessageEvent::MessageEdited { channel_id, content }
+                MessageEvent::MessageEdited {
+                    channel_id,
+                    content: content.into(),
+                }
             }
             MessageCommand::Delete {
                 actor,
@@ -328,7 +333,8 @@ impl Aggregate for Message {
                 self.channel_id = Some(channel_id);
                 self.author_id = Some(author_id);
                 self.kind = Some(MessageKind::Text);
-                self.content = Some(content);
+                // Erased only once deleted (or its author erased): nothing edits it then.
+                self.content = content.into_known();
             }
             MessageEvent::FileMessagePosted {
                 message_id,
@@ -342,7 +348,7 @@ impl Aggregate for Message {
                 self.author_id = Some(author_id);
                 self.kind = Some(message_type);
             }
-            MessageEvent::MessageEdited { content, .. } => self.content = Some(content),
+            MessageEvent::MessageEdited { content, .. } => self.content = content.into_known(),
             MessageEvent::MessageDeleted { .. } => self.deleted = true,
         }
     }

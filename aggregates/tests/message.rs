@@ -135,7 +135,7 @@ async fn edit_by_author() {
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("hello, world"),
+            content: text("hello, world").into(),
         }]);
 }
 
@@ -180,7 +180,7 @@ async fn edit_to_identical_content_emits_nothing() {
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("Hello"),
+            content: text("Hello").into(),
         }]);
 }
 
@@ -189,7 +189,7 @@ async fn edits_are_the_new_baseline() {
     let after_edit = || {
         given_text().and(vec![MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("v2"),
+            content: text("v2").into(),
         }])
     };
     after_edit()
@@ -201,7 +201,7 @@ async fn edits_are_the_new_baseline() {
         .await
         .then_expect_events(vec![MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("hello"),
+            content: text("hello").into(),
         }]);
 }
 

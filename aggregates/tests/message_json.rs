@@ -15,7 +15,7 @@ fn events_round_trip_through_serde() {
             message_id: MSG,
             channel_id: CHAN,
             author_id: AUTHOR,
-            content: text("multi-line\n«unicode» 😀\ttab \"quotes\""),
+            content: text("multi-line\n«unicode» 😀\ttab \"quotes\"").into(),
         },
         file_posted("image/png", MessageKind::Image),
         file_posted("video/mp4", MessageKind::Video),
@@ -23,7 +23,7 @@ fn events_round_trip_through_serde() {
         file_posted("application/pdf", MessageKind::File),
         MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("v2"),
+            content: text("v2").into(),
         },
         deleted(AUTHOR, DeletionReason::ByAuthor),
         deleted(OWNER, DeletionReason::ByChannelOwner),
@@ -72,7 +72,7 @@ fn version_1_edits_and_deletions_upcast_to_version_2() {
         serde_json::from_value::<MessageEvent>(edit).unwrap(),
         MessageEvent::MessageEdited {
             channel_id: CHAN,
-            content: text("v2"),
+            content: text("v2").into(),
         }
     );
     assert_eq!(

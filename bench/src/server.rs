@@ -25,12 +25,16 @@ pub fn zync_binary() -> anyhow::Result<PathBuf> {
     Ok(beside)
 }
 
+/// The master key of every server and command the benchmark runs (`ZYNC_MASTER_KEY`).
+const MASTER_KEY: &str = "7a796e632d62656e63682d6d61737465722d6b65792d303132333435363738cd";
+
 /// Runs a `zync` subcommand to completion against `database_url`; its output goes to `log`.
 pub fn run_cli(database_url: &str, args: &[&str], log: &Path) -> anyhow::Result<std::process::ExitStatus> {
     let out = File::create(log)?;
     Command::new(zync_binary()?)
         .args(args)
         .env("DATABASE_URL", database_url)
+        .env("ZYNC_MASTER_KEY", MASTER_KEY)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
@@ -60,10 +64,7 @@ impl Server {
                 "SECRET_KEY",
                 "zync-bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
             )
-            .env(
-                "ZYNC_MASTER_KEY",
-                "7a796e632d62656e63682d6d61737465722d6b65792d303132333435363738cd",
-            )
+            .env("ZYNC_MASTER_KEY", MASTER_KEY)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("ZYNC_DATA_DIR", dir.join("data"))

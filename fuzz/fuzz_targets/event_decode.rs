@@ -61,6 +61,7 @@ fn record(aggregate_type: &str, version: &str, payload: serde_json::Value) -> Re
         metadata: serde_json::json!({}),
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         posted_in: None,
+        opened: None,
     }
 }
 

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use std::collections::HashMap;
+
 use crate::feed::FeedCursor;
+use crate::personal::{self, fields, EventPlace, KeyError, SealError};
 use crate::ProjectionError;
 use sqlx::PgConnection;
 
@@ -26,10 +29,15 @@ pub struct RecordedEvent {
     pub metadata: serde_json::Value,
     pub recorded_at: DateTime<Utc>,
     /// Only for a version-1 edit or deletion of a message, which did not name its channel: the
-    /// channel the message was posted in, looked up by the reader ([`resolve_upcasts`]) so that
+    /// channel the message was posted in, looked up by the reader ([`prepare`]) so that
     /// [`decode`](Self::decode) can upcast it. The payload itself stays exactly as stored.
     #[sqlx(skip)]
     pub posted_in: Option<Uuid>,
+    /// When the payload holds sealed personal fields: the payload with them opened (or null,
+    /// erased, where the key is gone), set by the reader ([`prepare`]); or why they did not open.
+    /// The payload itself stays exactly as stored.
+    #[sqlx(skip)]
+    pub opened: Option<Result<serde_json::Value, SealError>>,
 }
 
 /// A stored event decoded into the domain's types.
@@ -53,9 +61,30 @@ impl RecordedEvent {
         Uuid::parse_str(&self.aggregate_id).map_err(|_| self.unknown())
     }
 
-    /// Decodes the payload; an unknown type or version is an error, never skipped. Events of an
-    /// older version must have been [upcast](upcast) first (every reader of the log does it).
+    /// Where the event is, for its sealed fields' associated data.
+    pub fn place(&self) -> EventPlace<'_> {
+        EventPlace {
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            sequence: self.sequence,
+            event_type: &self.event_type,
+        }
+    }
+
+    /// Decodes the payload; an unknown type or version is an error, never skipped. The reader
+    /// must have [prepared](prepare) the event (upcasting, opening sealed fields): every reader of
+    /// the log does.
     pub fn decode(&self) -> Result<DecodedEvent, ProjectionError> {
+        let payload = match &self.opened {
+            None => &self.payload,
+            Some(Ok(opened)) => opened,
+            Some(Err(source)) => {
+                return Err(ProjectionError::Sealed {
+                    position: self.global_position,
+                    source: source.clone(),
+                })
+            }
+        };
         let readable = match self.aggregate_type.as_str() {
             aggregate_types::MESSAGE => MessageEvent::readable(&self.event_type, &self.event_version),
             _ => self.event_version == "1",
@@ -65,16 +94,16 @@ impl RecordedEvent {
         }
         let decoded = match self.aggregate_type.as_str() {
             // Deserialize from a borrow: a rebuild decodes millions of payloads.
-            aggregate_types::USER => UserEvent::deserialize(&self.payload).map(DecodedEvent::User),
-            aggregate_types::CHANNEL => ChannelEvent::deserialize(&self.payload).map(DecodedEvent::Channel),
+            aggregate_types::USER => UserEvent::deserialize(payload).map(DecodedEvent::User),
+            aggregate_types::CHANNEL => ChannelEvent::deserialize(payload).map(DecodedEvent::Channel),
             aggregate_types::MESSAGE => match self.posted_in {
                 Some(channel) if MessageEvent::needs_channel(&self.event_type, &self.event_version) => {
-                    let mut payload = self.payload.clone();
+                    let mut payload = payload.clone();
                     MessageEvent::upcast_v1(&self.event_type, &mut payload, channel);
                     MessageEvent::deserialize(&payload)
                 }
                 // Without the channel a version-1 edit fails to decode here, loudly.
-                _ => MessageEvent::deserialize(&self.payload),
+                _ => MessageEvent::deserialize(payload),
             }
             .map(DecodedEvent::Message),
             _ => return Err(self.unknown()),
@@ -103,14 +132,19 @@ impl RecordedEvent {
     }
 }
 
-/// Finds what the events of a batch read from the log need to decode at their current version
-/// (the log is never rewritten). Version-1 edits and deletions of messages did not name their
-/// channel: it is looked up from their messages' first events, in one query for the whole batch,
-/// and only when the batch holds such an event (logs written since version 2 never do).
-pub async fn resolve_upcasts(
-    conn: &mut PgConnection,
-    events: &mut [RecordedEvent],
-) -> Result<(), sqlx::Error> {
+/// Readies a batch read from the log for [`RecordedEvent::decode`], with one query per kind of
+/// lookup for the whole batch and none when there is nothing to do:
+/// - version-1 edits and deletions of messages did not name their channel: it is looked up from
+///   their messages' first events (the log is never rewritten);
+/// - sealed personal fields are opened with their subjects' data keys and the process's master
+///   key; a field whose key was destroyed opens as null (erased). Without a master key installed
+///   they stay sealed, and decoding them fails loudly.
+pub async fn prepare(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
+    resolve_channels(conn, events).await?;
+    open_sealed(conn, events).await
+}
+
+async fn resolve_channels(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
     let older = |e: &RecordedEvent| {
         e.aggregate_type == aggregate_types::MESSAGE
             && MessageEvent::needs_channel(&e.event_type, &e.event_version)
@@ -131,7 +165,7 @@ pub async fn resolve_upcasts(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let channels: std::collections::HashMap<String, Uuid> = posts
+    let channels: HashMap<String, Uuid> = posts
         .into_iter()
         .filter_map(|(id, event_type, payload)| {
             Some((id, MessageEvent::posted_channel(&event_type, &payload)?))
@@ -139,6 +173,42 @@ pub async fn resolve_upcasts(
         .collect();
     for event in events.iter_mut().filter(|e| older(e)) {
         event.posted_in = channels.get(&event.aggregate_id).copied();
+    }
+    Ok(())
+}
+
+async fn open_sealed(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
+    let Some(master) = personal::installed() else {
+        return Ok(());
+    };
+    let sealed: Vec<usize> = (0..events.len())
+        .filter(|&i| fields::has_sealed(events[i].place(), &events[i].payload))
+        .collect();
+    if sealed.is_empty() {
+        return Ok(());
+    }
+    let subjects: Vec<Uuid> = sealed
+        .iter()
+        .filter_map(|&i| Uuid::parse_str(&events[i].aggregate_id).ok())
+        .collect();
+    let keys = match personal::data_keys(conn, master, &subjects).await {
+        Ok(keys) => keys,
+        Err(KeyError::Database(e)) => return Err(e),
+        // A key that does not unwrap: every sealed event of the batch reports it when decoded.
+        Err(KeyError::Seal(e)) => {
+            for &i in &sealed {
+                events[i].opened = Some(Err(e.clone()));
+            }
+            return Ok(());
+        }
+    };
+    for i in sealed {
+        let event = &events[i];
+        let key = Uuid::parse_str(&event.aggregate_id)
+            .ok()
+            .and_then(|id| keys.get(&id));
+        let opened = fields::open(event.place(), key, &event.payload);
+        events[i].opened = Some(opened);
     }
     Ok(())
 }

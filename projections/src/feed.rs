@@ -92,7 +92,7 @@ impl FeedReader {
         .bind(until.position)
         .fetch_all(&mut *conn)
         .await?;
-        crate::event::resolve_upcasts(conn, &mut events).await?;
+        crate::event::prepare(conn, &mut events).await?;
         Ok(events)
     }
 

@@ -54,6 +54,13 @@ pub enum ProjectionError {
         event_type: String,
         event_version: String,
     },
+    /// Sealed personal data that does not open: altered, moved from another event, or wrapped
+    /// by another master key. Never skipped, never shown as erased.
+    #[error("event at position {position}: {source}")]
+    Sealed {
+        position: i64,
+        source: personal::SealError,
+    },
     #[error("event at position {position} ({event_type}) could not be decoded: {source}")]
     Undecodable {
         position: i64,

@@ -22,6 +22,7 @@ fn check(log: Vec<(Uuid, DecodedEvent)>) -> Vec<(i64, &'static str)> {
             metadata: json!({}),
             recorded_at: chrono::Utc::now(),
             posted_in: None,
+            opened: None,
         };
         rules.observe(&event, &decoded).unwrap();
     }
@@ -49,7 +50,7 @@ fn post(channel_id: Uuid, author_id: Uuid) -> MessageEvent {
         message_id: Uuid::now_v7(),
         channel_id,
         author_id,
-        content: MessageContent::parse("hello").unwrap(),
+        content: MessageContent::parse("hello").unwrap().into(),
     }
 }
 
@@ -82,7 +83,7 @@ fn a_log_that_keeps_every_rule_has_no_violation() {
             m,
             MessageEvent::MessageEdited {
                 channel_id: c,
-                content: MessageContent::parse("edited").unwrap(),
+                content: MessageContent::parse("edited").unwrap().into(),
             },
         ),
         channel(c, ChannelEvent::MemberLeft { user_id: member }),
@@ -125,7 +126,7 @@ fn events_after_a_channels_deletion_break_rules() {
             m,
             MessageEvent::MessageEdited {
                 channel_id: c,
-                content: MessageContent::parse("late").unwrap(),
+                content: MessageContent::parse("late").unwrap().into(),
             },
         ),
         channel(c, ChannelEvent::MemberJoined { user_id: owner }),

@@ -2,6 +2,7 @@
 //! (Their JSON is the states' serde form.) Text is shown whole, in Rust string syntax, so a
 //! message keeps to one line however it was written.
 
+use aggregates::message::MessageKind;
 use uuid::Uuid;
 
 use super::bound::Bound;
@@ -85,6 +86,8 @@ fn preamble(
 fn body(m: &MessageAsOf) -> String {
     match &m.content {
         Some(content) => text(content),
+        // Its key was destroyed (docs/personal-data.md).
+        None if m.message_type == MessageKind::Text => "(text erased)".to_string(),
         None => format!(
             "[{}] {} ({})",
             m.message_type.as_str(),

@@ -151,6 +151,9 @@ impl Summarizer {
             MessageEvent::TextMessagePosted {
                 channel_id, content, ..
             } => {
+                let Some(content) = content.known() else {
+                    return format!("posted message {id} in channel {channel_id} (text erased)");
+                };
                 let text = quote(content.as_str());
                 let line = format!("posted message {id} in channel {channel_id}: {text}");
                 self.texts.put(id, text);
@@ -164,10 +167,15 @@ impl Summarizer {
             } => format!(
                 "posted {} message {id} in channel {channel_id}: {} ({})",
                 message_type.as_str(),
-                quote(file.original_filename.as_str()),
+                file.original_filename
+                    .known()
+                    .map_or_else(erased, |n| quote(n.as_str())),
                 file.content_type
             ),
             MessageEvent::MessageEdited { content, .. } => {
+                let Some(content) = content.known() else {
+                    return format!("edited message {id} (text erased)");
+                };
                 let text = quote(content.as_str());
                 match self.texts.put(id, text.clone()) {
                     Some(old) => format!("edited message {id}: {old} -> {text}"),
@@ -189,6 +197,11 @@ impl Summarizer {
             }
         }
     }
+}
+
+/// How a file name whose key was destroyed reads (docs/personal-data.md).
+fn erased() -> String {
+    "(name erased)".to_string()
 }
 
 /// A quoted, one-line, length-bounded rendering of user-supplied text: Rust string syntax, so

@@ -1,6 +1,7 @@
 //! The database an operator command works on: `DATABASE_URL`, or the embedded cluster of the data
 //! directory (shared with a server already running there, started privately otherwise).
 
+use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::app;
@@ -18,6 +19,9 @@ impl Database {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let db = Self::open_unmigrated(config).await?;
         crate::db::migrate(&db.pool).await?;
+        app::unlock_personal_data(config, &db.pool)
+            .await
+            .context("cannot read the log's personal data")?;
         Ok(db)
     }
 

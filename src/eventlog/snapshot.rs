@@ -234,7 +234,7 @@ impl Pages<'_> {
         let mut page: Vec<RecordedEvent> = sqlx::query_as(&format!("FETCH {PAGE_SIZE} FROM audit_events"))
             .fetch_all(&mut **self.tx)
             .await?;
-        projections::event::resolve_upcasts(self.tx, &mut page).await?;
+        projections::event::prepare(self.tx, &mut page).await?;
         if (page.len() as i64) < PAGE_SIZE {
             self.done = true;
         }

@@ -1,5 +1,6 @@
-//! Aggregate streams as the command side loads them: postgres-es's repository, with the events
-//! of older versions brought up to date on the way in (the log is never rewritten).
+//! Aggregate streams as the command side loads and appends them: postgres-es's repository, with
+//! events of older versions brought up to date on the way in (the log is never rewritten) and
+//! personal data sealed on the way out and opened on the way in (`super::sealing`).
 
 use aggregates::aggregate_types::MESSAGE;
 use aggregates::message::MessageEvent;
@@ -12,21 +13,30 @@ use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use super::sealing;
+
 /// The command side's framework for aggregate `A`.
-pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<UpcastingRepository, A>>;
+pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<LogRepository, A>>;
 
 /// A framework for `A` over the event store: the plain event store (the snapshot modes of
 /// cqrs-es 0.5 apply events twice; ARCHITECTURE.md), no queries (the projections read the feed).
 pub fn cqrs<A: Aggregate<Services = ()>>(pool: PgPool) -> Cqrs<A> {
-    let store = PersistedEventStore::new_event_store(UpcastingRepository(PostgresEventRepository::new(pool)));
+    let repository = LogRepository {
+        inner: PostgresEventRepository::new(pool.clone()),
+        pool,
+    };
+    let store = PersistedEventStore::new_event_store(repository);
     CqrsFramework::new(store, vec![], ())
 }
 
-/// postgres-es's repository, upcasting what it loads. A message's version-1 edits and deletions
+/// postgres-es's repository, upcasting what it loads: a message's version-1 edits and deletions
 /// did not name the channel; it is the one its stream's first event (the post) names, which a
 /// stream loaded whole always holds. (cqrs-es's own upcasters see one event at a time, so they
-/// could not.)
-pub struct UpcastingRepository(PostgresEventRepository);
+/// could not.) And sealing personal data before it is appended, opening it when loaded.
+pub struct LogRepository {
+    inner: PostgresEventRepository,
+    pool: PgPool,
+}
 
 fn upcast_stream(aggregate_type: &str, events: &mut [SerializedEvent]) {
     if aggregate_type != MESSAGE {
@@ -46,12 +56,13 @@ fn upcast_stream(aggregate_type: &str, events: &mut [SerializedEvent]) {
     }
 }
 
-impl PersistedEventRepository for UpcastingRepository {
+impl PersistedEventRepository for LogRepository {
     async fn get_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        let mut events = self.0.get_events::<A>(aggregate_id).await?;
+        let mut events = self.inner.get_events::<A>(aggregate_id).await?;
+        sealing::open_stream(&self.pool, &mut events).await?;
         upcast_stream(A::TYPE, &mut events);
         Ok(events)
     }
@@ -63,7 +74,11 @@ impl PersistedEventRepository for UpcastingRepository {
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         // Only the snapshot modes read partial streams, and Zync does not use them: upcast what
         // can be (a partial stream without its post stays as stored and fails to decode loudly).
-        let mut events = self.0.get_last_events::<A>(aggregate_id, last_sequence).await?;
+        let mut events = self
+            .inner
+            .get_last_events::<A>(aggregate_id, last_sequence)
+            .await?;
+        sealing::open_stream(&self.pool, &mut events).await?;
         upcast_stream(A::TYPE, &mut events);
         Ok(events)
     }
@@ -72,7 +87,7 @@ impl PersistedEventRepository for UpcastingRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        self.0.get_snapshot::<A>(aggregate_id).await
+        self.inner.get_snapshot::<A>(aggregate_id).await
     }
 
     async fn persist<A: Aggregate>(
@@ -80,18 +95,19 @@ impl PersistedEventRepository for UpcastingRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        self.0.persist::<A>(events, snapshot_update).await
+        let sealed = sealing::seal_for_append(&self.pool, events).await?;
+        self.inner.persist::<A>(&sealed, snapshot_update).await
     }
 
     async fn stream_events<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<ReplayStream, PersistenceError> {
-        self.0.stream_events::<A>(aggregate_id).await
+        self.inner.stream_events::<A>(aggregate_id).await
     }
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        self.0.stream_all_events::<A>().await
+        self.inner.stream_all_events::<A>().await
     }
 }
 

@@ -259,7 +259,7 @@ pub async fn upload_file(
         file: StoredFile {
             s3_key: StorageKey::parse(key).expect("generated keys are short"),
             content_type,
-            original_filename,
+            original_filename: original_filename.into(),
         },
         key: idempotency_key.as_ref(),
     };

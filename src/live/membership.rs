@@ -99,7 +99,7 @@ mod tests {
     }
 
     fn edited(position: i64, c: Uuid) -> LiveEvent {
-        let content = MessageContent::parse("x").unwrap();
+        let content = MessageContent::parse("x").unwrap().into();
         event(
             position,
             Uuid::now_v7(),

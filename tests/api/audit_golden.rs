@@ -131,7 +131,7 @@ fn events() -> Vec<RecordedEvent> {
                 message_id: id(M1),
                 channel_id: id(CHANNEL),
                 author_id: id(ALICE),
-                content: text("Hello, \"world\"\nsecond line"),
+                content: text("Hello, \"world\"\nsecond line").into(),
             }),
         ),
         (
@@ -140,7 +140,7 @@ fn events() -> Vec<RecordedEvent> {
             "a-client-chosen-request-id-that-is-far-too-long-to-fit",
             message(MessageEvent::MessageEdited {
                 channel_id: id(CHANNEL),
-                content: text("Hello, world"),
+                content: text("Hello, world").into(),
             }),
         ),
         (
@@ -155,7 +155,7 @@ fn events() -> Vec<RecordedEvent> {
                 file: StoredFile {
                     s3_key: StorageKey::parse("media/01900000-0000-7000-8000-0000000000d2.png").unwrap(),
                     content_type: ContentType::parse("image/png").unwrap(),
-                    original_filename: FileName::parse("cat.png").unwrap(),
+                    original_filename: FileName::parse("cat.png").unwrap().into(),
                 },
             }),
         ),
@@ -165,7 +165,7 @@ fn events() -> Vec<RecordedEvent> {
             "req-0008",
             message(MessageEvent::MessageEdited {
                 channel_id: id(CHANNEL),
-                content: text("fixed typo"),
+                content: text("fixed typo").into(),
             }),
         ),
         (
@@ -208,7 +208,7 @@ fn events() -> Vec<RecordedEvent> {
                 message_id: id(M4),
                 channel_id: id(CHANNEL),
                 author_id: id(BOB),
-                content: text(&"a very long message that goes on and on ".repeat(3)),
+                content: text(&"a very long message that goes on and on ".repeat(3)).into(),
             }),
         ),
         (
@@ -285,6 +285,7 @@ fn events() -> Vec<RecordedEvent> {
                     metadata,
                     recorded_at: at(i * 61) + Duration::microseconds(i * 1001),
                     posted_in: None,
+                    opened: None,
                 }
             },
         )

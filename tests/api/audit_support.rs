@@ -174,3 +174,42 @@ pub async fn wait_until_final(pool: &PgPool, position: i64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// An aggregate's stream as `(sequence, event type, payload)`, with sealed personal fields opened
+/// (with the test apps' master key; null where the key was destroyed), as readers of the log see
+/// them.
+pub async fn opened_stream(
+    app: &TestApp,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Vec<(i64, String, Value)> {
+    use projections::personal::{self, fields, EventPlace};
+    let rows: Vec<(i64, String, Value)> = sqlx::query_as(
+        "SELECT sequence, event_type, payload FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let master = personal::installed().expect("the test app installed the master key");
+    let subject = uuid::Uuid::parse_str(aggregate_id).unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let key = personal::data_keys(&mut conn, master, &[subject])
+        .await
+        .unwrap()
+        .remove(&subject);
+    rows.into_iter()
+        .map(|(sequence, event_type, payload)| {
+            let place = EventPlace {
+                aggregate_type,
+                aggregate_id,
+                sequence,
+                event_type: &event_type,
+            };
+            let opened = fields::open(place, key.as_ref(), &payload).unwrap();
+            (sequence, event_type, opened)
+        })
+        .collect()
+}

@@ -5,6 +5,7 @@ use std::process::Output;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::db::database_url;
+use crate::support::TEST_MASTER_KEY;
 
 /// What a finished `zync` command printed, and how it exited.
 pub struct Ran {
@@ -39,6 +40,7 @@ pub async fn zync_with_env(db: &PgConnectOptions, args: &[&str], env: &[(&str, &
         .env("DATABASE_URL", database_url(db))
         .env("ZYNC_DATA_DIR", dir.join("data"))
         .env_remove("RUST_LOG")
+        .env("ZYNC_MASTER_KEY", TEST_MASTER_KEY)
         .envs(env.iter().copied())
         .kill_on_drop(true)
         .output()

@@ -13,7 +13,7 @@ fn text_path(channel: &str) -> String {
     format!("/messages/channels/{channel}/messages")
 }
 
-async fn post_keyed(app: &TestApp, user: &TestUser, channel: &str, key: &str, content: &str) -> Resp {
+pub async fn post_keyed(app: &TestApp, user: &TestUser, channel: &str, key: &str, content: &str) -> Resp {
     let resp = app
         .client
         .post(app.url(&text_path(channel)))

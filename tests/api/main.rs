@@ -49,6 +49,7 @@ mod messages_concurrency;
 mod messages_history;
 mod messages_validation;
 mod metrics;
+mod personal_data;
 mod projector;
 mod rate_limits;
 #[path = "../common/reactor.rs"]

@@ -56,7 +56,7 @@ async fn a_server_with_another_or_no_master_key_refuses_to_start_and_writes_noth
     assert_refused(&serve(&db, &[("ZYNC_MASTER_KEY", &other)]).await);
     // No ZYNC_MASTER_KEY: a key is generated into the (new) data directory, which is not the
     // database's either.
-    assert_refused(&serve(&db, &[]).await);
+    assert_refused(&serve(&db, &[("ZYNC_MASTER_KEY", "")]).await);
     assert_eq!(written(&pool).await, before, "a refused start wrote nothing");
 
     // A key that is not a key at all is refused too, as a configuration error.

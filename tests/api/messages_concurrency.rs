@@ -7,6 +7,7 @@ use std::time::Instant;
 use futures::future::join_all;
 use serde_json::json;
 
+use crate::audit_support::opened_stream;
 use crate::messages::{ids, post_path, room};
 use crate::support::TestApp;
 
@@ -133,14 +134,14 @@ async fn twenty_concurrent_edits_leave_a_consistent_version() {
     assert_eq!(ok + conflicts, 20);
 
     // One MessageEdited per successful edit (all contents differ), in an unbroken sequence.
-    let events: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT sequence, event_type, payload -> 'MessageEdited' ->> 'content' FROM events
-          WHERE aggregate_type = 'Message' AND aggregate_id = $1 ORDER BY sequence",
-    )
-    .bind(&id)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let events: Vec<(i64, String, Option<String>)> = opened_stream(&app, "Message", &id)
+        .await
+        .into_iter()
+        .map(|(sequence, kind, payload)| {
+            let content = payload["MessageEdited"]["content"].as_str().map(String::from);
+            (sequence, kind, content)
+        })
+        .collect();
     assert_eq!(events.len(), 1 + ok);
     assert_eq!(events[0].1, "TextMessagePosted");
     for (n, (sequence, kind, _)) in events.iter().enumerate() {

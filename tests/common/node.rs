@@ -227,6 +227,7 @@ impl Node {
             .current_dir(&self.dir)
             .env("DATABASE_URL", database_url)
             .env("ZYNC_DATA_DIR", self.dir.join("cli-data"))
+            .env("ZYNC_MASTER_KEY", MASTER_KEY)
             .kill_on_drop(true)
             .output()
             .await

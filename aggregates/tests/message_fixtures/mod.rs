@@ -19,7 +19,7 @@ pub fn file(content_type: &str) -> StoredFile {
     StoredFile {
         s3_key: StorageKey::parse("media/0190a0b0-0000-7000-8000-000000000001.png").unwrap(),
         content_type: ContentType::parse(content_type).unwrap(),
-        original_filename: FileName::parse("cat.png").unwrap(),
+        original_filename: FileName::parse("cat.png").unwrap().into(),
     }
 }
 
@@ -28,7 +28,7 @@ pub fn text_posted() -> MessageEvent {
         message_id: MSG,
         channel_id: CHAN,
         author_id: AUTHOR,
-        content: text("hello"),
+        content: text("hello").into(),
     }
 }
 

@@ -14,7 +14,7 @@ const SEALED: &str = "sealed";
 /// with.
 const CHECK: &[u8] = b"zync master key check";
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
     /// Wrong key, or the ciphertext was altered or moved from where it was sealed.
     #[error("a sealed value does not open with its key here (altered, moved or a wrong key)")]

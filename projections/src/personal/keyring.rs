@@ -1,8 +1,16 @@
-//! The master key against the database: recognised at start before anything is written.
+//! The master key against the database (recognised at start, before anything is written) and
+//! the data keys kept there.
 
-use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use super::MasterKey;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{DataKey, MasterKey, SealError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
@@ -11,6 +19,8 @@ pub enum MasterKeyError {
          (set ZYNC_MASTER_KEY to that key, the same on every node)"
     )]
     Wrong,
+    #[error("this process already serves another master key")]
+    AnotherInstalled,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -30,4 +40,68 @@ pub async fn check_master_key(pool: &PgPool, master: &MasterKey) -> Result<(), M
     } else {
         Err(MasterKeyError::Wrong)
     }
+}
+
+/// This process's master key. A process serves one database's personal data: the server and
+/// every operator command install the key they checked at start, and every reader of the log
+/// (projections, live stream, audit, rebuilds) opens sealed fields with it.
+static MASTER: OnceLock<MasterKey> = OnceLock::new();
+
+/// Makes `master` the process's master key; a second, different key is refused.
+pub fn install(master: &MasterKey) -> Result<(), MasterKeyError> {
+    let installed = MASTER.get_or_init(|| master.clone());
+    if installed.to_hex() == master.to_hex() {
+        Ok(())
+    } else {
+        Err(MasterKeyError::AnotherInstalled)
+    }
+}
+
+/// The installed master key, if any.
+pub fn installed() -> Option<&'static MasterKey> {
+    MASTER.get()
+}
+
+/// A fresh data key for `subject`, and the `data_key` metadata entry that makes the append keep
+/// it (migration 0013): wrapped by `master`, owned by `owner`, destroyed with `channel`.
+pub fn new_data_key(
+    master: &MasterKey,
+    subject: Uuid,
+    owner: Uuid,
+    channel: Option<Uuid>,
+) -> (DataKey, Value) {
+    let key = DataKey::generate();
+    let entry = json!({
+        "owner": owner,
+        "channel": channel,
+        "wrapped": STANDARD.encode(master.wrap(subject, &key)),
+    });
+    (key, entry)
+}
+
+/// The data keys of `subjects` that still exist, unwrapped (a destroyed key is simply absent).
+pub async fn data_keys(
+    conn: &mut PgConnection,
+    master: &MasterKey,
+    subjects: &[Uuid],
+) -> Result<HashMap<Uuid, DataKey>, KeyError> {
+    if subjects.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, Vec<u8>)> =
+        sqlx::query_as("SELECT subject_id, wrapped FROM data_keys WHERE subject_id = ANY($1)")
+            .bind(subjects)
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .map(|(subject, wrapped)| Ok((subject, master.unwrap(subject, &wrapped)?)))
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("a data key does not unwrap with the master key: {0}")]
+    Seal(#[from] SealError),
 }

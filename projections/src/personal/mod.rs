@@ -7,8 +7,11 @@
 //! (a data key to its subject; a field to its event's identity and path), so a ciphertext copied
 //! to another event or field is refused, never decrypted.
 
+pub mod catalog;
 pub mod cipher;
+pub mod fields;
 pub mod keyring;
 
 pub use cipher::{DataKey, MasterKey, SealError};
-pub use keyring::{check_master_key, MasterKeyError};
+pub use fields::EventPlace;
+pub use keyring::{check_master_key, data_keys, install, installed, new_data_key, KeyError, MasterKeyError};

@@ -25,6 +25,7 @@ fn event(aggregate_type: &str, id: Uuid, second: u32, payload: Value) -> Recorde
         metadata: json!({}),
         recorded_at: at(second),
         posted_in: None,
+        opened: None,
     }
 }
 

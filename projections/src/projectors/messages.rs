@@ -140,7 +140,8 @@ impl ReadModel for MessagesModel {
                     channel_id: *channel_id,
                     author_id: *author_id,
                     message_type: MessageKind::Text,
-                    content: Some(content.as_str().to_owned()),
+                    // An erased text reads as null (docs/personal-data.md).
+                    content: content.known().map(|c| c.as_str().to_owned()),
                     s3_key: None,
                     content_type: None,
                     original_filename: None,
@@ -164,14 +165,14 @@ impl ReadModel for MessagesModel {
                     content: None,
                     s3_key: Some(file.s3_key.as_str().to_owned()),
                     content_type: Some(file.content_type.as_str().to_owned()),
-                    original_filename: Some(file.original_filename.as_str().to_owned()),
+                    original_filename: file.original_filename.known().map(|n| n.as_str().to_owned()),
                     created_at: at,
                     updated_at: at,
                 },
             ),
             DecodedEvent::Message(MessageEvent::MessageEdited { content, .. }) => {
                 if let Some(row) = rows.get_mut(&id) {
-                    row.content = Some(content.as_str().to_owned());
+                    row.content = content.known().map(|c| c.as_str().to_owned());
                     row.updated_at = at;
                 }
             }

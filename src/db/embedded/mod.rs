@@ -15,6 +15,11 @@ use tokio::sync::watch;
 mod host;
 mod process;
 
+/// A program of the PostgreSQL installation the embedded cluster uses (`pg_dump`, say), if found.
+pub fn postgres_program(name: &str) -> Option<std::path::PathBuf> {
+    host::find_binaries().map(|bin| bin.join(name))
+}
+
 use host::{
     check_reachable, chown_recursive, clear_stale_lock, create_data_dir, find_binaries, make_private_dir,
     server_user, socket_fits,
