@@ -1,19 +1,19 @@
 //! Events as read back from the store, and their typed decoding.
 
+use std::collections::HashMap;
+
 use aggregates::aggregate_types;
 use aggregates::channel::ChannelEvent;
 use aggregates::message::MessageEvent;
 use aggregates::user::UserEvent;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use uuid::Uuid;
-
-use std::collections::HashMap;
 
 use crate::feed::FeedCursor;
 use crate::personal::{self, fields, EventPlace, KeyError, SealError};
 use crate::ProjectionError;
-use sqlx::PgConnection;
 
 /// One row of `events`, with its place in the feed.
 #[derive(Debug, Clone, sqlx::FromRow)]
