@@ -84,7 +84,11 @@ async fn a_channel_is_its_own_events_and_its_messages_in_feed_order_with_every_f
     // The payload exactly as stored: the text sealed (docs/personal-data.md), the rest readable;
     // the summary above is where the auditor reads the text.
     assert_eq!(edit["payload"]["MessageEdited"]["channel_id"], s.channel.as_str());
-    assert!(edit["payload"]["MessageEdited"]["content"]["sealed"].is_string(), "{}", edit["payload"]);
+    assert!(
+        edit["payload"]["MessageEdited"]["content"]["sealed"].is_string(),
+        "{}",
+        edit["payload"]
+    );
     assert!(!edit["payload"].to_string().contains("final text"));
     assert_eq!(
         events[0]["summary"],
