@@ -1,25 +1,13 @@
 //! Given/when/then tests of the user aggregate.
 
 use aggregates::user::{Profile, ProfileChanges, User, UserCommand, UserError, UserEvent};
-use aggregates::values::{Bio, Email, PersonName, ProfilePicture, Username};
+use aggregates::values::ProfilePicture;
 use cqrs_es::test::{AggregateTestExecutor, TestFramework};
 use uuid::Uuid;
 
-const ALICE: Uuid = Uuid::from_u128(0xA11CE);
-const MALLORY: Uuid = Uuid::from_u128(0xBAD);
+mod user_fixtures;
 
-fn username(s: &str) -> Username {
-    Username::parse_strict(s).unwrap()
-}
-fn email(s: &str) -> Email {
-    Email::from_checked(s).unwrap()
-}
-fn name(s: &str) -> PersonName {
-    PersonName::parse(s).unwrap()
-}
-fn bio(s: &str) -> Bio {
-    Bio::parse(s).unwrap()
-}
+use user_fixtures::*;
 
 fn profile() -> Profile {
     Profile {

@@ -2,25 +2,11 @@
 //! given/when/then tests of `user.rs`.
 
 use aggregates::user::{Profile, ProfileChanges, UserEvent};
-use aggregates::values::{Bio, Email, PersonName, Username};
 use cqrs_es::DomainEvent;
-use uuid::Uuid;
 
-const ALICE: Uuid = Uuid::from_u128(0xA11CE);
-const MALLORY: Uuid = Uuid::from_u128(0xBAD);
+mod user_fixtures;
 
-fn username(s: &str) -> Username {
-    Username::parse_strict(s).unwrap()
-}
-fn email(s: &str) -> Email {
-    Email::from_checked(s).unwrap()
-}
-fn name(s: &str) -> PersonName {
-    PersonName::parse(s).unwrap()
-}
-fn bio(s: &str) -> Bio {
-    Bio::parse(s).unwrap()
-}
+use user_fixtures::*;
 
 fn registered() -> UserEvent {
     UserEvent::UserRegistered {
