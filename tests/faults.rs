@@ -92,7 +92,11 @@ async fn postgres_down_for_10_s_gives_fast_503s_then_recovers_alone() {
     load::wait_for_acks(&running, 100).await;
     pg.stop().await.unwrap();
     let stopped_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every sender may be busy with a request begun before the outage (one waiting for a pooled
+    // connection, say): a probe makes sure requests also start during it.
+    let base = server.url("");
+    let probe = load.probe(&client, &base, "probe during the outage".into());
+    let (probe, ()) = tokio::join!(probe, tokio::time::sleep(Duration::from_secs(2)));
     let readyz = client.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(readyz.status(), 503, "not ready while the database is down");
     tokio::time::sleep(Duration::from_secs(8)).await;
@@ -115,7 +119,8 @@ async fn postgres_down_for_10_s_gives_fast_503s_then_recovers_alone() {
     }
     assert!(ready, "the server became ready again:\n{}", server.log());
     load::wait_for_acks_after(&running, restarted_at, 50).await;
-    let outcomes = running.stop().await;
+    let mut outcomes = running.stop().await;
+    outcomes.push(probe);
 
     let statuses = load::statuses(&outcomes);
     assert!(

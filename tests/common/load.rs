@@ -100,34 +100,15 @@ impl Load {
                     let deadline = Instant::now() + MAX_RUN;
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                        let content = format!("sender {sender} message {n}");
+                        let outcome =
+                            post(&client, &url, &token, format!("sender {sender} message {n}")).await;
                         n += 1;
-                        let started = Instant::now();
-                        let sent = client
-                            .post(&url)
-                            .bearer_auth(&token)
-                            .json(&json!({ "content": content }))
-                            .send()
-                            .await;
-                        let (status, body) = match sent {
-                            Ok(resp) => (
-                                Some(resp.status().as_u16()),
-                                resp.json().await.unwrap_or(Value::Null),
-                            ),
-                            Err(_) => (None, Value::Null),
-                        };
+                        let status = outcome.status;
                         if status == Some(201) {
                             acks.fetch_add(1, Ordering::Relaxed);
                         }
                         let broken = status.is_none();
-                        log.lock().unwrap().push(Outcome {
-                            content,
-                            status,
-                            id: body["id"].as_str().map(str::to_string),
-                            detail: body["detail"].as_str().map(str::to_string),
-                            started,
-                            ended: Instant::now(),
-                        });
+                        log.lock().unwrap().push(outcome);
                         if broken || status == Some(503) {
                             // Don't spin on a dead server or database.
                             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -137,6 +118,13 @@ impl Load {
             })
             .collect();
         Running { tasks, ..running }
+    }
+
+    /// One post of `content` sent now, beside the senders (which may all be busy with requests
+    /// begun earlier), by the first member.
+    pub async fn probe(&self, client: &reqwest::Client, base: &str, content: String) -> Outcome {
+        let url = format!("{base}/messages/channels/{}/messages", self.channel);
+        post(client, &url, &self.users[0].token, content).await
     }
 
     /// Every message in the channel's history, oldest first, paged as a client would.
@@ -229,6 +217,32 @@ impl Running {
 }
 
 /// Waits until the load has `n` acknowledgements in all.
+/// Posts `content` to `url` and says how it went.
+async fn post(client: &reqwest::Client, url: &str, token: &str, content: String) -> Outcome {
+    let started = Instant::now();
+    let sent = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({ "content": content }))
+        .send()
+        .await;
+    let (status, body) = match sent {
+        Ok(resp) => (
+            Some(resp.status().as_u16()),
+            resp.json().await.unwrap_or(Value::Null),
+        ),
+        Err(_) => (None, Value::Null),
+    };
+    Outcome {
+        content,
+        status,
+        id: body["id"].as_str().map(str::to_string),
+        detail: body["detail"].as_str().map(str::to_string),
+        started,
+        ended: Instant::now(),
+    }
+}
+
 pub async fn wait_for_acks(running: &Running, n: usize) {
     let deadline = Instant::now() + PATIENCE;
     while running.acks.load(Ordering::Relaxed) < n {
