@@ -115,6 +115,10 @@ pub async fn unlock_personal_data(config: &Config, pool: &PgPool) -> anyhow::Res
     let master = secret::master_key(config.master_key.as_deref(), &config.data_dir)?;
     projections::personal::check_master_key(pool, &master).await?;
     projections::personal::install(&master)?;
+    let added = projections::personal::ensure_user_keys(pool, &master).await?;
+    if added > 0 {
+        tracing::info!(users = added, "gave data keys to users registered before sealing");
+    }
     Ok(())
 }
 

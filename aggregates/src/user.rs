@@ -8,6 +8,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::personal::Personal;
 use crate::values::{Bio, Email, PersonName, ProfilePicture, Username};
 
 /// Optional profile fields given at registration.
@@ -81,14 +82,21 @@ pub enum UserCommand {
     Delete {
         actor: Uuid,
     },
+    /// The right to be forgotten: by the user themselves (`actor`), or by an operator (`None`).
+    /// A deleted account can still be erased; an erased one is gone.
+    Erase {
+        actor: Option<Uuid>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserEvent {
+    /// Every field but the id is personal data: sealed under the user's key, and erased (null,
+    /// or an absent profile field) once the user is.
     UserRegistered {
         user_id: Uuid,
-        username: Username,
-        email: Email,
+        username: Personal<Username>,
+        email: Personal<Email>,
         #[serde(flatten)]
         profile: Profile,
     },
@@ -98,6 +106,9 @@ pub enum UserEvent {
     },
     UserPasswordChanged {},
     UserDeleted {},
+    /// The user's data key and their messages' keys were destroyed with this event: everything
+    /// personal they put in the log now reads as erased.
+    UserErased {},
 }
 
 impl DomainEvent for UserEvent {
@@ -107,6 +118,7 @@ impl DomainEvent for UserEvent {
             Self::UserProfileUpdated { .. } => "UserProfileUpdated",
             Self::UserPasswordChanged { .. } => "UserPasswordChanged",
             Self::UserDeleted { .. } => "UserDeleted",
+            Self::UserErased { .. } => "UserErased",
         }
         .to_string()
     }
@@ -133,6 +145,7 @@ pub struct User {
     email: Option<Email>,
     profile: Profile,
     deleted: bool,
+    erased: bool,
 }
 
 impl User {
@@ -200,8 +213,8 @@ impl Aggregate for User {
                 }
                 UserEvent::UserRegistered {
                     user_id,
-                    username,
-                    email,
+                    username: username.into(),
+                    email: email.into(),
                     profile,
                 }
             }
@@ -230,6 +243,14 @@ impl Aggregate for User {
                 self.require_self(actor)?;
                 UserEvent::UserDeleted {}
             }
+            UserCommand::Erase { actor } => {
+                match actor {
+                    Some(actor) => self.require_self(actor)?,
+                    None if self.id.is_none() || self.erased => return Err(UserError::NotFound),
+                    None => {}
+                }
+                UserEvent::UserErased {}
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -244,8 +265,8 @@ impl Aggregate for User {
                 profile,
             } => {
                 self.id = Some(user_id);
-                self.username = Some(username);
-                self.email = Some(email);
+                self.username = username.into_known();
+                self.email = email.into_known();
                 self.profile = profile;
             }
             UserEvent::UserProfileUpdated { changes } => {
@@ -270,6 +291,15 @@ impl Aggregate for User {
             }
             UserEvent::UserPasswordChanged {} => {}
             UserEvent::UserDeleted {} => self.deleted = true,
+            UserEvent::UserErased {} => {
+                // Nothing of the user is known any more: their profile opens as erased.
+                *self = Self {
+                    id: self.id,
+                    deleted: true,
+                    erased: true,
+                    ..Self::default()
+                };
+            }
         }
     }
 }

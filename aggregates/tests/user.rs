@@ -21,8 +21,8 @@ fn profile() -> Profile {
 fn registered() -> UserEvent {
     UserEvent::UserRegistered {
         user_id: ALICE,
-        username: username("alice"),
-        email: email("alice@example.com"),
+        username: username("alice").into(),
+        email: email("alice@example.com").into(),
         profile: profile(),
     }
 }

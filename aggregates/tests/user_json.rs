@@ -11,8 +11,8 @@ use user_fixtures::*;
 fn registered() -> UserEvent {
     UserEvent::UserRegistered {
         user_id: ALICE,
-        username: username("alice"),
-        email: email("alice@example.com"),
+        username: username("alice").into(),
+        email: email("alice@example.com").into(),
         profile: Profile {
             first_name: Some(name("Alice")),
             last_name: Some(name("Liddell")),
@@ -28,8 +28,8 @@ fn events_round_trip_through_serde() {
         registered(),
         UserEvent::UserRegistered {
             user_id: MALLORY,
-            username: username("mallory"),
-            email: email("m@example.com"),
+            username: username("mallory").into(),
+            email: email("m@example.com").into(),
             profile: Profile::default(),
         },
         UserEvent::UserProfileUpdated {

@@ -38,6 +38,13 @@ pub struct RecordedEvent {
     /// The payload itself stays exactly as stored.
     #[sqlx(skip)]
     pub opened: Option<Result<serde_json::Value, SealError>>,
+    /// Whether the payload held sealed fields whose key is gone: they decode as erased.
+    #[sqlx(skip)]
+    pub erased: bool,
+    /// The metadata with its sealed entries (the client address) opened with the actor's key, or
+    /// null where it is gone; set only by readers that show metadata ([`open_metadata`]).
+    #[sqlx(skip)]
+    pub opened_metadata: Option<serde_json::Value>,
 }
 
 /// A stored event decoded into the domain's types.
@@ -71,20 +78,24 @@ impl RecordedEvent {
         }
     }
 
+    /// The payload as readers see it: with its sealed fields opened (null where erased). The
+    /// reader must have [prepared](prepare) the event.
+    pub fn readable_payload(&self) -> Result<&serde_json::Value, ProjectionError> {
+        match &self.opened {
+            None => Ok(&self.payload),
+            Some(Ok(opened)) => Ok(opened),
+            Some(Err(source)) => Err(ProjectionError::Sealed {
+                position: self.global_position,
+                source: source.clone(),
+            }),
+        }
+    }
+
     /// Decodes the payload; an unknown type or version is an error, never skipped. The reader
     /// must have [prepared](prepare) the event (upcasting, opening sealed fields): every reader of
     /// the log does.
     pub fn decode(&self) -> Result<DecodedEvent, ProjectionError> {
-        let payload = match &self.opened {
-            None => &self.payload,
-            Some(Ok(opened)) => opened,
-            Some(Err(source)) => {
-                return Err(ProjectionError::Sealed {
-                    position: self.global_position,
-                    source: source.clone(),
-                })
-            }
-        };
+        let payload = self.readable_payload()?;
         let readable = match self.aggregate_type.as_str() {
             aggregate_types::MESSAGE => MessageEvent::readable(&self.event_type, &self.event_version),
             _ => self.event_version == "1",
@@ -177,6 +188,52 @@ async fn resolve_channels(conn: &mut PgConnection, events: &mut [RecordedEvent])
     Ok(())
 }
 
+/// Opens the sealed entries of the batch's metadata (the client addresses, under their actors'
+/// keys), for readers that show them (the audit log); one query for the batch. An entry that
+/// does not open is an error: it was altered or moved from another event.
+pub async fn open_metadata(
+    conn: &mut PgConnection,
+    events: &mut [RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let Some(master) = personal::installed() else {
+        return Ok(());
+    };
+    let actor = |e: &RecordedEvent| {
+        e.metadata
+            .get("actor_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok())
+    };
+    let sealed: Vec<&RecordedEvent> = events
+        .iter()
+        .filter(|e| fields::metadata_has_sealed(&e.metadata))
+        .collect();
+    let Some(first) = sealed.first() else {
+        return Ok(());
+    };
+    let position = first.global_position;
+    let actors: Vec<Uuid> = sealed.iter().filter_map(|e| actor(e)).collect();
+    let keys = personal::data_keys(conn, master, &actors)
+        .await
+        .map_err(|e| match e {
+            KeyError::Database(e) => ProjectionError::Database(e),
+            KeyError::Seal(source) => ProjectionError::Sealed { position, source },
+        })?;
+    for event in events.iter_mut() {
+        if fields::metadata_has_sealed(&event.metadata) {
+            let key = actor(event).and_then(|a| keys.get(&a));
+            let opened = fields::open_metadata(event.place(), key, &event.metadata).map_err(|source| {
+                ProjectionError::Sealed {
+                    position: event.global_position,
+                    source,
+                }
+            })?;
+            event.opened_metadata = Some(opened);
+        }
+    }
+    Ok(())
+}
+
 async fn open_sealed(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
     let Some(master) = personal::installed() else {
         return Ok(());
@@ -208,6 +265,7 @@ async fn open_sealed(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> R
             .ok()
             .and_then(|id| keys.get(&id));
         let opened = fields::open(event.place(), key, &event.payload);
+        events[i].erased = key.is_none();
         events[i].opened = Some(opened);
     }
     Ok(())

@@ -45,6 +45,8 @@ struct MessageState {
 #[derive(Default)]
 pub struct RuleCheck {
     users: HashSet<Uuid>,
+    /// Registered users not erased yet, deleted ones included.
+    erasable: HashSet<Uuid>,
     channels: HashMap<Uuid, ChannelState>,
     messages: HashMap<Uuid, MessageState>,
     violations: Vec<Violation>,
@@ -82,6 +84,7 @@ impl RuleCheck {
     fn user(&mut self, id: Uuid, event: &UserEvent) -> Vec<&'static str> {
         match event {
             UserEvent::UserRegistered { .. } => {
+                self.erasable.insert(id);
                 if !self.users.insert(id) {
                     return vec!["a user is registered twice"];
                 }
@@ -90,6 +93,14 @@ impl RuleCheck {
             UserEvent::UserDeleted {} => {
                 if !self.users.remove(&id) {
                     return vec!["only an existing user can be deleted"];
+                }
+                vec![]
+            }
+            // Live or deleted (an operator erases a deleted account too), but only once.
+            UserEvent::UserErased {} => {
+                self.users.remove(&id);
+                if !self.erasable.remove(&id) {
+                    return vec!["only a registered, not yet erased user can be erased"];
                 }
                 vec![]
             }

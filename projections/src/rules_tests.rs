@@ -23,6 +23,8 @@ fn check(log: Vec<(Uuid, DecodedEvent)>) -> Vec<(i64, &'static str)> {
             recorded_at: chrono::Utc::now(),
             posted_in: None,
             opened: None,
+            erased: false,
+            opened_metadata: None,
         };
         rules.observe(&event, &decoded).unwrap();
     }

@@ -14,8 +14,14 @@ pub struct EventLine<'a> {
 }
 
 impl EventLine<'_> {
+    /// From the metadata as the reader opened it (the client address is sealed in the log).
     fn meta(&self, key: &str) -> Option<&str> {
-        self.event.metadata.get(key).and_then(Value::as_str)
+        let metadata = self
+            .event
+            .opened_metadata
+            .as_ref()
+            .unwrap_or(&self.event.metadata);
+        metadata.get(key).and_then(Value::as_str)
     }
 
     /// The acting user (a registration's is the new user); absent for an event appended outside

@@ -46,7 +46,7 @@ pub async fn replay(
         }
         for event in &page {
             let (id, decoded) = decode(event)?;
-            let summary = summarizer.summarize(id, &decoded);
+            let summary = summarizer.summarize(id, &decoded, event.erased);
             emit(&EventLine {
                 event,
                 summary: &summary,

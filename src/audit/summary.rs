@@ -40,9 +40,14 @@ impl Summarizer {
         }
     }
 
-    /// The summary of an event of aggregate `id`; call in feed order.
-    pub fn summarize(&mut self, id: Uuid, decoded: &DecodedEvent) -> String {
+    /// The summary of an event of aggregate `id`; call in feed order. `erased`: its personal
+    /// fields' key is gone ([`projections::RecordedEvent::erased`]).
+    pub fn summarize(&mut self, id: Uuid, decoded: &DecodedEvent, erased: bool) -> String {
         match decoded {
+            // Its fields open as null, which would read as "cleared".
+            DecodedEvent::User(UserEvent::UserProfileUpdated { .. }) if erased => {
+                format!("updated user {id} (profile erased)")
+            }
             DecodedEvent::User(e) => self.user(id, e),
             DecodedEvent::Channel(e) => self.channel(id, e),
             DecodedEvent::Message(e) => self.message(id, e),
@@ -52,6 +57,9 @@ impl Summarizer {
     fn user(&mut self, id: Uuid, event: &UserEvent) -> String {
         match event {
             UserEvent::UserRegistered { username, email, .. } => {
+                let (Some(username), Some(email)) = (username.known(), email.known()) else {
+                    return format!("registered user {id} (profile erased)");
+                };
                 let name = quote(username.as_str());
                 let line = format!("registered user {id} {name} <{email}>");
                 self.usernames.put(id, name);
@@ -98,6 +106,7 @@ impl Summarizer {
                 Some(name) => format!("deleted user {id} {name}"),
                 None => format!("deleted user {id}"),
             },
+            UserEvent::UserErased {} => format!("erased user {id}"),
         }
     }
 

@@ -4,6 +4,7 @@ mod database;
 mod migrate;
 mod projections;
 mod replay;
+mod users;
 mod verify;
 
 use std::path::PathBuf;
@@ -42,6 +43,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Carry out a user's erasure or export request.
+    Users {
+        #[command(subcommand)]
+        command: users::Command,
     },
 }
 
@@ -86,6 +92,7 @@ impl Cli {
             }
             Command::Migrate => migrate::run(&config).await,
             Command::Projections { command } => projections::run(&config, command).await,
+            Command::Users { command } => users::run(&config, command).await,
             Command::Audit { command } => match command {
                 AuditCommand::Replay(args) => replay::run(&config, args).await,
                 AuditCommand::Verify(args) => verify::run(&config, args).await,

@@ -53,3 +53,19 @@ pub async fn file_keys_posted_in_channel(
     .await?;
     Ok(keys.into_iter().flatten().collect())
 }
+
+/// Storage keys of every file message `author_id` ever posted (the `events_by_actor` index,
+/// migration 0006: an author is the actor of their posts), for their erasure.
+pub async fn file_keys_posted_by(pool: &PgPool, author_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    let keys: Vec<Option<String>> = sqlx::query_scalar(&format!(
+        "SELECT payload -> event_type ->> 's3_key' FROM events
+          WHERE (metadata ->> 'actor_id') = $1::uuid::text
+            AND aggregate_type = '{MESSAGE}' AND event_type = '{FILE_MESSAGE_POSTED}'
+            AND (payload -> event_type ->> 'author_id') = $1::uuid::text
+          ORDER BY global_position"
+    ))
+    .bind(author_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(keys.into_iter().flatten().collect())
+}

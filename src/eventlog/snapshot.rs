@@ -3,7 +3,7 @@
 
 use aggregates::aggregate_types::{CHANNEL, MESSAGE, USER};
 use chrono::{DateTime, Utc};
-use projections::{FeedCursor, FeedReader, RecordedEvent};
+use projections::{FeedCursor, FeedReader, ProjectionError, RecordedEvent};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -38,6 +38,9 @@ pub enum Scope {
     UserStreams(Vec<Uuid>),
     /// The deletion of this channel, if any.
     ChannelDeletion(Uuid),
+    /// Every event of every message this user posted, one message after the other (by message
+    /// id, then sequence; not in feed order): what their export lists.
+    MessagesBy(Uuid),
 }
 
 /// Rows of `events` as [`RecordedEvent`]s; `tx_id` round-trips through text (no xid8 ↔ bigint
@@ -144,6 +147,17 @@ fn declare(scope: &Scope, since: Option<Limit>, until: Option<Limit>, head: Feed
                 "SELECT * FROM events WHERE aggregate_type = '{USER}' AND aggregate_id = ANY({ids}) AND {window}"
             )]
         }
+        Scope::MessagesBy(id) => {
+            let id = sql.id(id);
+            vec![format!(
+                "SELECT * FROM events
+                  WHERE aggregate_type = '{MESSAGE}' AND {window}
+                    AND aggregate_id IN (
+                        SELECT p.aggregate_id FROM events p
+                         WHERE p.metadata ->> 'actor_id' = {id} AND p.aggregate_type = '{MESSAGE}'
+                           AND p.event_type IN ('{TEXT_MESSAGE_POSTED}', '{FILE_MESSAGE_POSTED}'))"
+            )]
+        }
         Scope::ChannelDeletion(id) => {
             let id = sql.id(id);
             vec![format!(
@@ -155,10 +169,14 @@ fn declare(scope: &Scope, since: Option<Limit>, until: Option<Limit>, head: Feed
     let union = branches.join("\nUNION ALL\n");
     // `selected.tx_id` is the xid8 column (the bare name would be the bigint output column), so
     // the whole-log scan can walk the feed-order index instead of sorting.
+    let order = match scope {
+        Scope::MessagesBy(_) => "selected.aggregate_id, selected.sequence",
+        _ => "selected.tx_id, selected.global_position",
+    };
     let text = format!(
         "DECLARE audit_events NO SCROLL CURSOR FOR
          SELECT {COLUMNS} FROM ({union}) selected
-          ORDER BY selected.tx_id, selected.global_position"
+          ORDER BY {order}"
     );
     (text, sql)
 }
@@ -227,7 +245,8 @@ pub struct Pages<'s> {
 
 impl Pages<'_> {
     /// The next page; empty once everything was read.
-    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+    /// Each with its metadata opened (the audit log shows where a change came from).
+    pub async fn next(&mut self) -> Result<Vec<RecordedEvent>, ProjectionError> {
         if self.done {
             return Ok(Vec::new());
         }
@@ -235,6 +254,7 @@ impl Pages<'_> {
             .fetch_all(&mut **self.tx)
             .await?;
         projections::event::prepare(self.tx, &mut page).await?;
+        projections::event::open_metadata(self.tx, &mut page).await?;
         if (page.len() as i64) < PAGE_SIZE {
             self.done = true;
         }

@@ -92,6 +92,13 @@ impl From<AccountError> for ApiError {
                 ApiError::unavailable()
             }
             AccountError::Database(e) => e.into(),
+            // Not the caller's mistake and not final: the channel changed under the hand-over.
+            AccountError::HandOver { channel_id, source } => {
+                tracing::info!(%channel_id, error = %source, "an erasure could not hand over a channel");
+                ApiError::conflict(format!(
+                    "Could not hand over channel {channel_id}; nothing was erased, please try again."
+                ))
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod origin;
 pub mod paging;
+pub mod privacy;
 pub mod rate_limit;
 pub mod routes;
 pub mod schemas;

@@ -68,6 +68,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     spec.merge(crate::ws::WsApi::openapi());
     spec.merge(super::events::EventsApi::openapi());
     spec.merge(super::history::HistoryApi::openapi());
+    spec.merge(super::privacy::PrivacyApi::openapi());
     spec.merge(super::health::HealthApi::openapi());
     spec.merge(super::metrics::MetricsApi::openapi());
     document_common_errors(&mut spec);

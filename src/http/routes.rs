@@ -55,6 +55,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::ws::routes())
         .merge(super::events::routes())
         .merge(super::history::routes())
+        .merge(super::privacy::routes())
         .merge(super::health::routes())
         .merge(super::metrics::routes())
 }

@@ -42,7 +42,7 @@ impl LiveEvent {
         }
     }
 
-    /// Whether this event revokes `user`'s sessions (deleted, or their password changed).
+    /// Whether this event revokes `user`'s sessions (deleted, erased, or their password changed).
     pub fn revokes(&self, user: Uuid) -> bool {
         self.revokes_someone() && self.aggregate_id == user
     }
@@ -51,7 +51,9 @@ impl LiveEvent {
     pub fn revokes_someone(&self) -> bool {
         matches!(
             &self.decoded,
-            DecodedEvent::User(UserEvent::UserDeleted {} | UserEvent::UserPasswordChanged {})
+            DecodedEvent::User(
+                UserEvent::UserDeleted {} | UserEvent::UserErased {} | UserEvent::UserPasswordChanged {}
+            )
         )
     }
 

@@ -78,7 +78,11 @@ fn body(e: &LiveEvent) -> Option<(&'static str, Value)> {
                 data["updated_at"] = json!(at);
                 ("user.updated", data)
             }
-            UserEvent::UserDeleted {} => ("user.deleted", json!({"id": e.aggregate_id})),
+            // Clients know one way for a user to go; an erased account may have been deleted
+            // before, and a second `user.deleted` changes nothing for them.
+            UserEvent::UserDeleted {} | UserEvent::UserErased {} => {
+                ("user.deleted", json!({"id": e.aggregate_id}))
+            }
             UserEvent::UserRegistered { .. } | UserEvent::UserPasswordChanged {} => return None,
         },
     })

@@ -1,6 +1,6 @@
 //! The reactor that removes stored objects no message needs any more: a deleted file message's,
-//! and every file message's of a deleted channel (whether deleted one by one, by clearing the
-//! channel, or with it).
+//! every file message's of a deleted channel (whether deleted one by one, by clearing the
+//! channel, or with it), and every file an erased user posted.
 //!
 //! It replaced removals the HTTP handlers did inline, best effort, after the command: a crash
 //! between the acknowledged deletion and the removal orphaned the object for good. Here the
@@ -10,6 +10,7 @@
 
 use aggregates::channel::ChannelEvent;
 use aggregates::message::MessageEvent;
+use aggregates::user::UserEvent;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use projections::projectors::Projectable;
@@ -18,7 +19,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::eventlog::messages::{file_key_of_message, file_keys_posted_in_channel};
+use crate::eventlog::messages::{file_key_of_message, file_keys_posted_by, file_keys_posted_in_channel};
 use crate::storage::ObjectStore;
 
 /// How many objects of a deleted channel are removed at once.
@@ -44,10 +45,21 @@ impl FileRemoval {
         Ok(())
     }
 
-    /// Every object of the channel, a few at a time; any failure fails the reaction (and the
-    /// whole channel is tried again: the objects already removed are no-ops then).
     async fn channel_deleted(&self, channel_id: Uuid) -> Result<(), ReactionError> {
         let keys = file_keys_posted_in_channel(&self.pool, channel_id).await?;
+        self.remove_all(keys, &format!("deleted channel {channel_id}"))
+            .await
+    }
+
+    /// An erased user's files, wherever they were posted: they are personal data.
+    async fn user_erased(&self, user_id: Uuid) -> Result<(), ReactionError> {
+        let keys = file_keys_posted_by(&self.pool, user_id).await?;
+        self.remove_all(keys, &format!("erased user {user_id}")).await
+    }
+
+    /// Every object of `keys`, a few at a time; any failure fails the reaction (and all of them
+    /// are tried again: the objects already removed are no-ops then).
+    async fn remove_all(&self, keys: Vec<String>, whose: &str) -> Result<(), ReactionError> {
         let total = keys.len();
         let failures: Vec<_> = futures::stream::iter(keys)
             .map(|key| self.storage.delete(key))
@@ -58,7 +70,7 @@ impl FileRemoval {
         match failures.first() {
             None => Ok(()),
             Some(first) => Err(format!(
-                "{} of the {total} files of deleted channel {channel_id} could not be removed: {first}",
+                "{} of the {total} files of {whose} could not be removed: {first}",
                 failures.len()
             )
             .into()),
@@ -79,6 +91,9 @@ impl Reactor for FileRemoval {
                 }
                 DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}) => {
                     self.channel_deleted(recorded.aggregate_uuid()?).await
+                }
+                DecodedEvent::User(UserEvent::UserErased {}) => {
+                    self.user_erased(recorded.aggregate_uuid()?).await
                 }
                 _ => Ok(()),
             }

@@ -132,3 +132,51 @@ pub async fn exists(pool: &PgPool, channel_id: Uuid) -> Result<bool, sqlx::Error
         .fetch_one(pool)
         .await
 }
+
+/// The live channels `user_id` owns, from the guard table (strongly consistent: an erasure hands
+/// every one of them over, even right after its creation).
+pub async fn owned_by(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT channel_id FROM channel_guard WHERE owner_id = $1 ORDER BY channel_id")
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// Who takes a channel over from `leaving`: its longest-standing live member besides them (by
+/// the read table's `joined_at`; a member it does not show yet comes last), or `None` when
+/// nobody else is left. Members come from the guard table, which is always current.
+pub async fn successor(pool: &PgPool, channel_id: Uuid, leaving: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT g.user_id
+           FROM channel_member_guard g
+           JOIN user_identity_claims live ON live.user_id = g.user_id
+           LEFT JOIN channel_members m ON m.channel_id = g.channel_id AND m.user_id = g.user_id
+          WHERE g.channel_id = $1 AND g.user_id <> $2
+          ORDER BY m.joined_at NULLS LAST, g.user_id
+          LIMIT 1",
+    )
+    .bind(channel_id)
+    .bind(leaving)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Every channel `user_id` is a member of now, with its name, in the order they joined.
+pub async fn memberships_of(pool: &PgPool, user_id: Uuid) -> Result<Vec<NamedMembership>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.channel_id, c.name AS channel_name, m.joined_at
+           FROM channel_members m JOIN channels c ON c.id = m.channel_id
+          WHERE m.user_id = $1
+          ORDER BY m.joined_at, m.channel_id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct NamedMembership {
+    pub channel_id: Uuid,
+    pub channel_name: String,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}

@@ -7,6 +7,7 @@
 //! without that early answer is refused all the same.
 
 pub mod channels;
+pub mod export;
 pub mod files;
 pub mod idempotency;
 pub mod messages;

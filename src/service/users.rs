@@ -3,6 +3,7 @@
 //! each use case orders its credentials write around the command such that a refused command
 //! leaves the credentials as they were.
 
+use aggregates::channel::{ChannelCommand, ChannelError};
 use aggregates::user::{Profile, ProfileChanges, UserCommand, UserError};
 use aggregates::values::{Email, Username};
 use sqlx::PgPool;
@@ -11,8 +12,8 @@ use uuid::Uuid;
 use crate::auth::credentials;
 use crate::auth::password::{self, PasswordError};
 use crate::commands::{CommandBus, CommandError, RequestMeta};
-use crate::read::users;
 use crate::read::views::UserRead;
+use crate::read::{channels, users};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -22,6 +23,13 @@ pub enum AccountError {
     Hashing(#[from] PasswordError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// Handing over a channel before an erasure failed (its successor left meanwhile, say):
+    /// nothing was erased; the erasure can be run again.
+    #[error("could not hand over channel {channel_id}: {source}")]
+    HandOver {
+        channel_id: Uuid,
+        source: CommandError<ChannelError>,
+    },
 }
 
 impl From<UserError> for AccountError {
@@ -147,4 +155,71 @@ pub async fn delete(
     // Their messages are not deleted (they stay in their channels with a null `author`), so the
     // files of their file messages stay too: those go with the message or its channel.
     Ok(())
+}
+
+/// What an erasure did besides forgetting the user.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Erasure {
+    /// Channels the user owned, each with who owns it now.
+    pub handed_over: Vec<HandOver>,
+    /// Channels the user owned with nobody else in them: deleted.
+    pub deleted_channels: Vec<Uuid>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct HandOver {
+    pub channel_id: Uuid,
+    pub new_owner_id: Uuid,
+}
+
+/// The right to be forgotten (docs/personal-data.md): `user_id` erases themselves (`actor` is
+/// them), or an operator erases them (`actor` is `None`; a deleted account can be erased too).
+///
+/// First every channel they own passes to its longest-standing other member, or is deleted when
+/// nobody else is in it; then `UserErased` is appended, which destroys their data key and their
+/// messages' keys in the same transaction (migration 0014) and frees their username and e-mail.
+/// The file-removal reactor then removes their files; their tokens and sockets are revoked by the
+/// event itself. A crash in between is repaired by running the erasure again: channels already
+/// handed over are not theirs any more.
+pub async fn erase(
+    commands: &CommandBus,
+    pool: &PgPool,
+    meta: &RequestMeta,
+    actor: Option<Uuid>,
+    user_id: Uuid,
+) -> Result<Erasure, AccountError> {
+    let mut done = Erasure::default();
+    // Recorded as done by whoever erases: the user, or an operator (no actor).
+    let by = match actor {
+        Some(actor) => meta.clone().by(actor),
+        None => meta.clone(),
+    };
+    for channel_id in channels::owned_by(pool, user_id).await? {
+        let outcome = match channels::successor(pool, channel_id, user_id).await? {
+            Some(new_owner_id) => {
+                let transfer = ChannelCommand::TransferOwnership {
+                    actor: user_id,
+                    new_owner_id,
+                };
+                let handed = commands.channel(&by, channel_id, transfer).await;
+                handed.map(|()| {
+                    done.handed_over.push(HandOver {
+                        channel_id,
+                        new_owner_id,
+                    })
+                })
+            }
+            None => {
+                let delete = ChannelCommand::Delete { actor: user_id };
+                let deleted = commands.channel(&by, channel_id, delete).await;
+                deleted.map(|()| done.deleted_channels.push(channel_id))
+            }
+        };
+        // A successor who left or was deleted meanwhile: the next run of the erasure picks
+        // another; nothing was erased yet.
+        outcome.map_err(|source| AccountError::HandOver { channel_id, source })?;
+    }
+    commands.user(&by, user_id, UserCommand::Erase { actor }).await?;
+    credentials::remove(pool, user_id).await?;
+    Ok(done)
 }

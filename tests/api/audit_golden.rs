@@ -80,8 +80,8 @@ fn events() -> Vec<RecordedEvent> {
             "req-0001",
             user(UserEvent::UserRegistered {
                 user_id: id(ALICE),
-                username: Username::parse("alice").unwrap(),
-                email: Email::from_checked("alice@example.com").unwrap(),
+                username: Username::parse("alice").unwrap().into(),
+                email: Email::from_checked("alice@example.com").unwrap().into(),
                 profile: Profile::default(),
             }),
         ),
@@ -91,8 +91,8 @@ fn events() -> Vec<RecordedEvent> {
             "req-0002",
             user(UserEvent::UserRegistered {
                 user_id: id(BOB),
-                username: Username::parse("bob").unwrap(),
-                email: Email::from_checked("bob@example.com").unwrap(),
+                username: Username::parse("bob").unwrap().into(),
+                email: Email::from_checked("bob@example.com").unwrap().into(),
                 profile: Profile {
                     first_name: Some(PersonName::parse("Bob").unwrap()),
                     bio: Some(Bio::parse("builds things").unwrap()),
@@ -286,6 +286,8 @@ fn events() -> Vec<RecordedEvent> {
                     recorded_at: at(i * 61) + Duration::microseconds(i * 1001),
                     posted_in: None,
                     opened: None,
+                    erased: false,
+                    opened_metadata: None,
                 }
             },
         )
@@ -299,7 +301,7 @@ fn render() -> (String, String) {
     let mut jsonl = String::new();
     for event in &events() {
         let decoded = event.decode().expect("a known event");
-        let summary = summarizer.summarize(event.aggregate_uuid().unwrap(), &decoded);
+        let summary = summarizer.summarize(event.aggregate_uuid().unwrap(), &decoded, event.erased);
         let line = EventLine {
             event,
             summary: &summary,

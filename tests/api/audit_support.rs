@@ -213,3 +213,21 @@ pub async fn opened_stream(
         })
         .collect()
 }
+
+/// An event's metadata with its client address opened under the actor's key (null where that
+/// key was destroyed), as the audit log shows it.
+pub async fn opened_metadata(
+    app: &TestApp,
+    place: projections::personal::EventPlace<'_>,
+    metadata: &Value,
+) -> Value {
+    use projections::personal::{self, fields};
+    let master = personal::installed().expect("the test app installed the master key");
+    let actor = uuid::Uuid::parse_str(metadata["actor_id"].as_str().expect("an actor")).unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let key = personal::data_keys(&mut conn, master, &[actor])
+        .await
+        .unwrap()
+        .remove(&actor);
+    fields::open_metadata(place, key.as_ref(), metadata).unwrap()
+}

@@ -96,6 +96,11 @@ fn matrix() -> Vec<Line> {
 
         http(M::GET,    "/v1/events",                                     ANY_USER),
         http(M::GET,    "/v1/channels/{channel_id}/history",              OWNER_ONLY),
+        // The caller's own data only: there is no way to name another user.
+        http(M::GET,    "/v1/users/me/export",                            ANY_USER),
+        // Each row's scene is its own, so every caller erases an account of their own (an
+        // owner's channel passes to a member).
+        http(M::POST,   "/v1/users/me/erase",                             ANY_USER),
 
         socket("/ws/{channel_id}", [POLICY, POLICY, OPEN, OPEN, OPEN, POLICY]),
         socket("/v1/ws",           [POLICY, OPEN,   OPEN, OPEN, OPEN, POLICY]),

@@ -6,21 +6,34 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::audit_support::{opened_metadata, opened_stream};
 use crate::support::TestApp;
 use crate::users_support::{send_with_request_id, token_for};
 
 const TAKEN: &str = "Username or email already registered.";
 
-async fn registrations_of(app: &TestApp, username: &str) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM events
-          WHERE event_type = 'UserRegistered'
-            AND lower(payload -> 'UserRegistered' ->> 'username') = lower($1)",
-    )
-    .bind(username)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
+/// Registrations in the log of `username` (any case).
+async fn registrations_of(app: &TestApp, username: &str) -> usize {
+    registrations_with(app, "username", username).await
+}
+
+/// Registrations in the log whose `field` is `value` (any case); profiles are sealed there, so
+/// each is opened with its user's key.
+async fn registrations_with(app: &TestApp, field: &str, value: &str) -> usize {
+    let users: Vec<String> =
+        sqlx::query_scalar("SELECT aggregate_id FROM events WHERE event_type = 'UserRegistered'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let mut count = 0;
+    for user in users {
+        let stream = opened_stream(app, "User", &user).await;
+        let registered = &stream[0].2["UserRegistered"][field];
+        if registered.as_str().unwrap().to_lowercase() == value.to_lowercase() {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Races `bodies` as simultaneous registrations; returns the statuses and bodies in order.
@@ -101,14 +114,7 @@ async fn concurrent_registrations_differing_in_case_have_one_winner() {
         })
         .collect();
     single_winner(&race(&app, bodies).await);
-    let same_email: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events
-          WHERE event_type = 'UserRegistered' AND lower(payload -> 'UserRegistered' ->> 'email') = 'shared@example.com'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(same_email, 1);
+    assert_eq!(registrations_with(&app, "email", "shared@example.com").await, 1);
 }
 
 #[tokio::test]
@@ -167,17 +173,11 @@ async fn concurrent_updates_of_one_user_all_apply() {
         "one registration and ten updates, no gaps"
     );
     // The read model shows the last update applied.
-    let last: String = sqlx::query_scalar(
-        "SELECT payload -> 'UserProfileUpdated' -> 'changes' ->> 'bio' FROM events
-          WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1",
-    )
-    .bind(&alice.id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let stream = opened_stream(&app, "User", &alice.id).await;
+    let last = &stream.last().unwrap().2["UserProfileUpdated"]["changes"]["bio"];
     assert_eq!(
         app.get("/users/me", Some(&alice.token)).await.expect(200)["bio"],
-        last.as_str()
+        *last
     );
 }
 
@@ -215,7 +215,7 @@ async fn events_carry_audit_metadata() {
     );
 
     let mut last_position = 0;
-    for (kind, _, meta, position) in &rows {
+    for (kind, sequence, meta, position) in &rows {
         let expected_request = if kind == "UserRegistered" {
             &register_id
         } else {
@@ -223,7 +223,17 @@ async fn events_carry_audit_metadata() {
         };
         assert_eq!(meta["actor_id"], user_id.as_str(), "{kind}: {meta}");
         assert_eq!(meta["request_id"], expected_request.as_str(), "{kind}: {meta}");
-        assert_eq!(meta["client_addr"], "127.0.0.1", "{kind}: {meta}");
+        // Sealed under the actor's key in the log; the audit log opens it.
+        let sealed = meta["client_addr"].as_str().unwrap();
+        assert!(sealed.starts_with("sealed:"), "{kind}: {meta}");
+        let place = projections::personal::EventPlace {
+            aggregate_type: "User",
+            aggregate_id: &user_id,
+            sequence: *sequence,
+            event_type: kind,
+        };
+        let opened = opened_metadata(&app, place, meta).await;
+        assert_eq!(opened["client_addr"], "127.0.0.1", "{kind}: {opened}");
         let ts = meta["timestamp"]
             .as_str()
             .unwrap_or_else(|| panic!("{kind}: no timestamp in {meta}"));

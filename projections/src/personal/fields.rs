@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::catalog::{field_aad, personal_fields};
+use super::catalog::{field_aad, personal_fields, ACTOR_METADATA};
 use super::cipher::{is_sealed, DataKey, SealError};
 
 /// Where a stored event is: its identity, for the associated data of its fields.
@@ -25,27 +25,62 @@ impl EventPlace<'_> {
         )
     }
 
+    /// Metadata entries are bound to the event as well, under a path of their own.
+    fn metadata_aad(&self, path: &str) -> String {
+        self.aad(&format!("metadata.{path}"))
+    }
+
     /// The event's personal fields.
     pub fn fields(&self) -> &'static [&'static str] {
         personal_fields(self.aggregate_type, self.event_type)
     }
 }
 
-fn body_mut<'v>(payload: &'v mut Value, event_type: &str) -> Option<&'v mut serde_json::Map<String, Value>> {
-    payload.get_mut(event_type)?.as_object_mut()
+/// The value at `path` (dot-separated keys) below `root`.
+fn slot<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(root, |value, key| value.get(key))
 }
 
-/// Seals every personal field of `payload` in place (a null field stays null: nothing to hide).
-pub fn seal(place: EventPlace<'_>, key: &DataKey, payload: &mut Value) {
-    let Some(body) = body_mut(payload, place.event_type) else {
-        return;
-    };
-    for path in place.fields() {
-        if let Some(value) = body.get_mut(*path) {
+fn slot_mut<'v>(root: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+    path.split('.').try_fold(root, |value, key| value.get_mut(key))
+}
+
+/// Seals the values at `paths` below `root` in place (a null stays null: nothing to hide).
+fn seal_in(root: &mut Value, paths: &[&str], key: &DataKey, aad: impl Fn(&str) -> String) {
+    for path in paths {
+        if let Some(value) = slot_mut(root, path) {
             if !value.is_null() && !is_sealed(value) {
-                *value = key.seal(&place.aad(path), value);
+                *value = key.seal(&aad(path), value);
             }
         }
+    }
+}
+
+/// Opens the sealed values at `paths` below `root` in place, or sets them to null (erased) when
+/// the key is gone. Values stored in the clear (a log written before sealing) stay as they are.
+fn open_in(
+    root: &mut Value,
+    paths: &[&str],
+    key: Option<&DataKey>,
+    aad: impl Fn(&str) -> String,
+) -> Result<(), SealError> {
+    for path in paths {
+        if let Some(value) = slot_mut(root, path) {
+            if is_sealed(value) {
+                *value = match key {
+                    Some(key) => key.open(&aad(path), value)?,
+                    None => Value::Null,
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seals every personal field of `payload` in place.
+pub fn seal(place: EventPlace<'_>, key: &DataKey, payload: &mut Value) {
+    if let Some(body) = payload.get_mut(place.event_type) {
+        seal_in(body, place.fields(), key, |path| place.aad(path));
     }
 }
 
@@ -57,7 +92,7 @@ pub fn has_sealed(place: EventPlace<'_>, payload: &Value) -> bool {
     place
         .fields()
         .iter()
-        .any(|path| body.get(*path).is_some_and(is_sealed))
+        .any(|path| slot(body, path).is_some_and(is_sealed))
 }
 
 /// `payload` with its sealed fields opened with `key`, or set to null (erased) when the key is
@@ -65,14 +100,54 @@ pub fn has_sealed(place: EventPlace<'_>, payload: &Value) -> bool {
 /// field that does not open with its key is an error: altered, or moved from another event.
 pub fn open(place: EventPlace<'_>, key: Option<&DataKey>, payload: &Value) -> Result<Value, SealError> {
     let mut opened = payload.clone();
-    let Some(body) = body_mut(&mut opened, place.event_type) else {
-        return Ok(opened);
-    };
-    for path in place.fields() {
-        if let Some(value) = body.get_mut(*path) {
-            if is_sealed(value) {
-                *value = match key {
-                    Some(key) => key.open(&place.aad(path), value)?,
+    if let Some(body) = opened.get_mut(place.event_type) {
+        open_in(body, place.fields(), key, |path| place.aad(path))?;
+    }
+    Ok(opened)
+}
+
+/// Metadata holds strings only (cqrs-es reads it as a map of strings), so a sealed entry is the
+/// sealed value's text behind this prefix.
+const SEALED_ENTRY: &str = "sealed:";
+
+fn sealed_entry(value: &Value) -> Option<Value> {
+    let text = value.as_str()?.strip_prefix(SEALED_ENTRY)?;
+    Some(serde_json::json!({ "sealed": text }))
+}
+
+/// Seals the actor's personal entries of an event's `metadata` (its client address) in place,
+/// under the actor's key.
+pub fn seal_metadata(place: EventPlace<'_>, actor_key: &DataKey, metadata: &mut Value) {
+    for path in ACTOR_METADATA {
+        if let Some(value) = slot_mut(metadata, path) {
+            if !value.is_null() && sealed_entry(value).is_none() {
+                let sealed = actor_key.seal(&place.metadata_aad(path), value);
+                let text = sealed["sealed"].as_str().unwrap_or_default();
+                *value = Value::String(format!("{SEALED_ENTRY}{text}"));
+            }
+        }
+    }
+}
+
+/// Whether `metadata` holds a sealed entry.
+pub fn metadata_has_sealed(metadata: &Value) -> bool {
+    ACTOR_METADATA
+        .iter()
+        .any(|path| slot(metadata, path).and_then(sealed_entry).is_some())
+}
+
+/// `metadata` with its sealed entries opened with the actor's key, or null where it is gone.
+pub fn open_metadata(
+    place: EventPlace<'_>,
+    actor_key: Option<&DataKey>,
+    metadata: &Value,
+) -> Result<Value, SealError> {
+    let mut opened = metadata.clone();
+    for path in ACTOR_METADATA {
+        if let Some(value) = slot_mut(&mut opened, path) {
+            if let Some(sealed) = sealed_entry(value) {
+                *value = match actor_key {
+                    Some(key) => key.open(&place.metadata_aad(path), &sealed)?,
                     None => Value::Null,
                 };
             }
@@ -140,5 +215,44 @@ mod tests {
         let place = place("m", 1, "FileMessagePosted");
         assert!(!has_sealed(place, &plain));
         assert_eq!(open(place, None, &plain).unwrap(), plain);
+    }
+
+    #[test]
+    fn a_client_address_is_sealed_as_a_string_and_bound_to_its_event() {
+        let key = DataKey::generate();
+        let plain = json!({"actor_id": "a", "client_addr": "203.0.113.7"});
+        let mut sealed = plain.clone();
+        seal_metadata(place("m", 1, "TextMessagePosted"), &key, &mut sealed);
+        assert!(sealed["client_addr"].as_str().unwrap().starts_with("sealed:"));
+        assert!(!sealed.to_string().contains("203.0.113.7"));
+        assert!(metadata_has_sealed(&sealed));
+        let at = place("m", 1, "TextMessagePosted");
+        assert_eq!(open_metadata(at, Some(&key), &sealed).unwrap(), plain);
+        assert_eq!(
+            open_metadata(at, None, &sealed).unwrap()["client_addr"],
+            Value::Null
+        );
+        assert_eq!(
+            open_metadata(place("m", 2, "MessageEdited"), Some(&key), &sealed).unwrap_err(),
+            SealError::Refused
+        );
+    }
+
+    #[test]
+    fn profile_changes_are_sealed_below_changes_and_a_cleared_field_stays_null() {
+        let key = DataKey::generate();
+        let at = EventPlace {
+            aggregate_type: "User",
+            aggregate_id: "u",
+            sequence: 2,
+            event_type: "UserProfileUpdated",
+        };
+        let plain = json!({"UserProfileUpdated": {"changes": {"username": "alice2", "bio": null}}});
+        let mut sealed = plain.clone();
+        seal(at, &key, &mut sealed);
+        assert!(!sealed.to_string().contains("alice2"));
+        assert_eq!(sealed["UserProfileUpdated"]["changes"]["bio"], Value::Null);
+        assert!(has_sealed(at, &sealed));
+        assert_eq!(open(at, Some(&key), &sealed).unwrap(), plain);
     }
 }

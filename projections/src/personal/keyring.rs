@@ -79,6 +79,36 @@ pub fn new_data_key(
     (key, entry)
 }
 
+/// Gives every live user a data key who has none (they registered before personal data was
+/// sealed): the client address of every event a user causes is sealed under it. Users who
+/// register now bring theirs with their registration. Concurrent starts agree (one insert wins).
+pub async fn ensure_user_keys(pool: &PgPool, master: &MasterKey) -> Result<u64, sqlx::Error> {
+    let keyless: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT user_id FROM user_identity_claims c
+          WHERE NOT EXISTS (SELECT 1 FROM data_keys k WHERE k.subject_id = c.user_id)",
+    )
+    .fetch_all(pool)
+    .await?;
+    if keyless.is_empty() {
+        return Ok(0);
+    }
+    let wrapped: Vec<Vec<u8>> = keyless
+        .iter()
+        .map(|&user| master.wrap(user, &DataKey::generate()))
+        .collect();
+    let added = sqlx::query(
+        "INSERT INTO data_keys (subject_id, owner_id, wrapped)
+         SELECT id, id, wrapped FROM unnest($1::uuid[], $2::bytea[]) AS t(id, wrapped)
+         ON CONFLICT (subject_id) DO NOTHING",
+    )
+    .bind(&keyless)
+    .bind(&wrapped)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(added)
+}
+
 /// The data keys of `subjects` that still exist, unwrapped (a destroyed key is simply absent).
 pub async fn data_keys(
     conn: &mut PgConnection,

@@ -14,4 +14,6 @@ pub mod keyring;
 
 pub use cipher::{DataKey, MasterKey, SealError};
 pub use fields::EventPlace;
-pub use keyring::{check_master_key, data_keys, install, installed, new_data_key, KeyError, MasterKeyError};
+pub use keyring::{
+    check_master_key, data_keys, ensure_user_keys, install, installed, new_data_key, KeyError, MasterKeyError,
+};

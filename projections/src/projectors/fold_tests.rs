@@ -26,6 +26,8 @@ fn event(aggregate_type: &str, id: Uuid, second: u32, payload: Value) -> Recorde
         recorded_at: at(second),
         posted_in: None,
         opened: None,
+        erased: false,
+        opened_metadata: None,
     }
 }
 

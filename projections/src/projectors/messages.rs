@@ -3,6 +3,7 @@
 
 use aggregates::channel::ChannelEvent;
 use aggregates::message::{MessageEvent, MessageKind};
+use aggregates::user::UserEvent;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -181,6 +182,17 @@ impl ReadModel for MessagesModel {
             DecodedEvent::Channel(ChannelEvent::ChannelDeleted {}) => {
                 rows.purge_channel(id, |_, row| row.channel_id == id)
             }
+            // An erased author's messages stay (the conversation keeps its shape), without
+            // their texts and file names, as a rebuild folds them once the keys are gone.
+            DecodedEvent::User(UserEvent::UserErased {}) => rows.erase_user(id, |row| {
+                let personal =
+                    row.author_id == id && (row.content.is_some() || row.original_filename.is_some());
+                if personal {
+                    row.content = None;
+                    row.original_filename = None;
+                }
+                personal
+            }),
             _ => {}
         }
         Ok(())
@@ -214,6 +226,15 @@ impl ReadModel for MessagesModel {
         async move {
             let t = &self.table;
             delete_any(&mut *conn, t, "channel_id", changes.purged_channels).await?;
+            if !changes.erased_users.is_empty() {
+                sqlx::query(&format!(
+                    "UPDATE {t} SET content = NULL, original_filename = NULL
+                      WHERE author_id = ANY($1) AND (content IS NOT NULL OR original_filename IS NOT NULL)"
+                ))
+                .bind(changes.erased_users)
+                .execute(&mut *conn)
+                .await?;
+            }
             let deleted: Vec<Uuid> = changes.deleted.iter().map(|k| **k).collect();
             delete_any(&mut *conn, t, "id", &deleted).await?;
             self.insert(&mut *conn, &changes.inserted).await?;

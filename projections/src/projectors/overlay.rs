@@ -21,6 +21,8 @@ pub struct Overlay<K, R> {
     existing: HashSet<K>,
     /// Channels whose rows were all removed (a deleted channel takes its rows with it).
     purged: Vec<Uuid>,
+    /// Users whose personal data was erased from every row that holds it.
+    erased: Vec<Uuid>,
 }
 
 impl<K, R> Default for Overlay<K, R> {
@@ -30,6 +32,7 @@ impl<K, R> Default for Overlay<K, R> {
             dirty: HashSet::new(),
             existing: HashSet::new(),
             purged: Vec::new(),
+            erased: Vec::new(),
         }
     }
 }
@@ -82,6 +85,17 @@ impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
         self.purged.push(channel_id);
     }
 
+    /// Erases `user`'s personal data from every row: those held here at once (`scrub` returns
+    /// whether it changed the row), those only in the table when the batch is written.
+    pub fn erase_user(&mut self, user: Uuid, mut scrub: impl FnMut(&mut R) -> bool) {
+        for (key, slot) in &mut self.rows {
+            if slot.as_mut().is_some_and(&mut scrub) {
+                self.dirty.insert(key.clone());
+            }
+        }
+        self.erased.push(user);
+    }
+
     /// Live rows, in no particular order (for reconstructions that read the overlay directly).
     pub fn rows(&self) -> impl Iterator<Item = (&K, &R)> {
         self.rows.iter().filter_map(|(k, r)| r.as_ref().map(|r| (k, r)))
@@ -92,6 +106,7 @@ impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
     pub fn changes(&self) -> Changes<'_, K, R> {
         let mut changes = Changes {
             purged_channels: &self.purged,
+            erased_users: &self.erased,
             deleted: Vec::new(),
             inserted: Vec::new(),
             updated: Vec::new(),
@@ -110,6 +125,9 @@ impl<K: Eq + Hash + Clone, R> Overlay<K, R> {
 /// What a batch changed in one table.
 pub struct Changes<'a, K, R> {
     pub purged_channels: &'a [Uuid],
+    /// Users erased by the batch: the table forgets their personal data before the rows are
+    /// written.
+    pub erased_users: &'a [Uuid],
     pub deleted: Vec<&'a K>,
     /// Rows the table did not hold before the batch (as far as the batch knows: a row it never
     /// loaded is one its events created). Written with a plain INSERT, so a duplicate is an
@@ -122,6 +140,7 @@ pub struct Changes<'a, K, R> {
 impl<K, R> Changes<'_, K, R> {
     pub fn is_empty(&self) -> bool {
         self.purged_channels.is_empty()
+            && self.erased_users.is_empty()
             && self.deleted.is_empty()
             && self.inserted.is_empty()
             && self.updated.is_empty()

@@ -45,6 +45,10 @@ impl TryFrom<String> for UserStatus {
     }
 }
 
+/// What an erased user's row says for a username (docs/personal-data.md); the e-mail address
+/// is empty and the other profile fields null.
+pub const ERASED_USERNAME: &str = "Deleted user";
+
 /// Also the account in `zync audit replay --user --as-of` JSON: it is the row as it then was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct UserRow {
@@ -152,8 +156,11 @@ impl ReadModel for UsersModel {
                 id,
                 UserRow {
                     id,
-                    username: username.as_str().to_owned(),
-                    email: email.as_str().to_owned(),
+                    username: username
+                        .known()
+                        .map_or(ERASED_USERNAME, |v| v.as_str())
+                        .to_owned(),
+                    email: email.known().map_or("", |v| v.as_str()).to_owned(),
                     first_name: profile.first_name.as_ref().map(|v| v.as_str().to_owned()),
                     last_name: profile.last_name.as_ref().map(|v| v.as_str().to_owned()),
                     bio: profile.bio.as_ref().map(|v| v.as_str().to_owned()),
@@ -196,6 +203,21 @@ impl ReadModel for UsersModel {
                 if let Some(row) = rows.get_mut(&id) {
                     row.status = UserStatus::Deleted;
                     row.updated_at = at;
+                }
+            }
+            UserEvent::UserErased {} => {
+                if let Some(row) = rows.get_mut(&id) {
+                    *row = UserRow {
+                        username: ERASED_USERNAME.to_owned(),
+                        email: String::new(),
+                        first_name: None,
+                        last_name: None,
+                        bio: None,
+                        profile_picture: None,
+                        status: UserStatus::Deleted,
+                        updated_at: at,
+                        ..row.clone()
+                    };
                 }
             }
         }
