@@ -1,7 +1,9 @@
 //! The `zync` command line: the server and the operator commands, one binary (clap).
 
 mod database;
+mod keys;
 mod migrate;
+mod progress;
 mod projections;
 mod replay;
 mod users;
@@ -43,6 +45,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Personal data's keys: seal a log written before sealing, rotate the master key.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
     },
     /// Carry out a user's erasure or export request.
     Users {
@@ -93,6 +100,7 @@ impl Cli {
             Command::Migrate => migrate::run(&config).await,
             Command::Projections { command } => projections::run(&config, command).await,
             Command::Users { command } => users::run(&config, command).await,
+            Command::Keys { command } => keys::run(&config, command).await,
             Command::Audit { command } => match command {
                 AuditCommand::Replay(args) => replay::run(&config, args).await,
                 AuditCommand::Verify(args) => verify::run(&config, args).await,

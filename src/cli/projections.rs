@@ -1,14 +1,13 @@
 //! `zync projections status | rebuild`.
 
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use projections::rebuild::Rebuild;
 use projections::status::{status, ProjectionStatus, Status};
 
 use super::database::Database;
+use super::progress::Progress;
 use super::Outcome;
 use crate::config::Config;
 
@@ -97,7 +96,7 @@ async fn rebuild(db: &Database, names: &[String]) -> anyhow::Result<Outcome> {
         );
     }
     let (total, done) = rebuild.progress().await?;
-    let mut progress = Progress::new(&label, total, done);
+    let mut progress = Progress::new(&format!("rebuilding {label}"), total, done);
     let started = Instant::now();
     let mut projected = 0u64;
     loop {
@@ -117,75 +116,4 @@ async fn rebuild(db: &Database, names: &[String]) -> anyhow::Result<Outcome> {
         cursor.position
     );
     Ok(Outcome::Success)
-}
-
-/// A progress bar on a terminal; plain lines every few seconds otherwise (logs, CI).
-enum Progress {
-    Bar(ProgressBar),
-    Lines {
-        label: String,
-        total: u64,
-        done: u64,
-        started: Instant,
-        from: u64,
-        last: Instant,
-    },
-}
-
-const LINE_EVERY: Duration = Duration::from_secs(2);
-
-impl Progress {
-    fn new(label: &str, total: u64, done: u64) -> Self {
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(total).with_position(done);
-            let style = ProgressStyle::with_template(
-                "{msg} [{bar:40}] {human_pos}/{human_len} events  {per_sec}  ETA {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> ");
-            bar.set_style(style);
-            bar.set_message(format!("rebuilding {label}"));
-            Progress::Bar(bar)
-        } else {
-            Progress::Lines {
-                label: label.to_string(),
-                total,
-                done,
-                started: Instant::now(),
-                from: done,
-                last: Instant::now(),
-            }
-        }
-    }
-
-    fn advance(&mut self, by: u64) {
-        match self {
-            Progress::Bar(bar) => bar.inc(by),
-            Progress::Lines {
-                label,
-                total,
-                done,
-                started,
-                from,
-                last,
-            } => {
-                *done += by;
-                if last.elapsed() >= LINE_EVERY {
-                    *last = Instant::now();
-                    let rate = (*done - *from) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    let eta = total.saturating_sub(*done) as f64 / rate.max(1.0);
-                    eprintln!(
-                        "rebuilding {label}: {done}/{total} events ({:.0}%), {rate:.0} events/s, ETA {eta:.0}s",
-                        *done as f64 * 100.0 / (*total).max(1) as f64
-                    );
-                }
-            }
-        }
-    }
-
-    fn finish(self) {
-        if let Progress::Bar(bar) = self {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -6,6 +6,7 @@
 pub mod memberships;
 pub mod messages;
 pub mod names;
+pub mod older_log;
 pub mod sealing;
 pub mod snapshot;
 pub mod streams;

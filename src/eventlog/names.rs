@@ -6,11 +6,14 @@ pub const MEMBER_LEFT: &str = "MemberLeft";
 pub const CHANNEL_DELETED: &str = "ChannelDeleted";
 pub const TEXT_MESSAGE_POSTED: &str = "TextMessagePosted";
 pub const FILE_MESSAGE_POSTED: &str = "FileMessagePosted";
+pub const MESSAGE_DELETED: &str = "MessageDeleted";
+pub const USER_ERASED: &str = "UserErased";
 
 #[cfg(test)]
 mod tests {
     use aggregates::channel::ChannelEvent;
     use aggregates::message::MessageEvent;
+    use aggregates::user::UserEvent;
     use cqrs_es::DomainEvent;
     use serde_json::json;
     use uuid::Uuid;
@@ -25,6 +28,13 @@ mod tests {
         assert_eq!(joined.event_type(), MEMBER_JOINED);
         assert_eq!(left.event_type(), MEMBER_LEFT);
         assert_eq!(ChannelEvent::ChannelDeleted {}.event_type(), CHANNEL_DELETED);
+        assert_eq!(UserEvent::UserErased {}.event_type(), USER_ERASED);
+        let deleted = MessageEvent::MessageDeleted {
+            channel_id: id,
+            deleted_by: id,
+            reason: aggregates::message::DeletionReason::ByAuthor,
+        };
+        assert_eq!(deleted.event_type(), MESSAGE_DELETED);
         let posted = |name: &str, fields: serde_json::Value| {
             let mut body = json!({"message_id": id, "channel_id": id, "author_id": id});
             body.as_object_mut()

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod export;
 pub mod files;
 pub mod idempotency;
+pub mod keys;
 pub mod messages;
 pub mod posting;
 pub mod users;

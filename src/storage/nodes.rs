@@ -252,3 +252,16 @@ fn host() -> String {
         .unwrap_or_else(|_| "unknown host".into());
     format!("{name} pid {}", std::process::id())
 }
+
+/// The nodes seen alive lately (host and process of each): an operator command that must not
+/// run beside servers names them in its refusal.
+pub async fn live_nodes(pool: &sqlx::PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT host FROM file_store_nodes
+          WHERE last_seen > now() - make_interval(secs => $1)
+          ORDER BY last_seen DESC",
+    )
+    .bind(LIVE_WITHIN_SECS)
+    .fetch_all(pool)
+    .await
+}

@@ -51,6 +51,7 @@ mod messages_concurrency;
 mod messages_history;
 mod messages_validation;
 mod metrics;
+mod older_log;
 mod personal_data;
 mod projector;
 mod rate_limits;

@@ -95,6 +95,24 @@ pub fn has_sealed(place: EventPlace<'_>, payload: &Value) -> bool {
         .any(|path| slot(body, path).is_some_and(is_sealed))
 }
 
+/// Whether `payload` holds a personal field in the clear (a log written before sealing).
+pub fn has_plain(place: EventPlace<'_>, payload: &Value) -> bool {
+    let Some(body) = payload.get(place.event_type) else {
+        return false;
+    };
+    place
+        .fields()
+        .iter()
+        .any(|path| slot(body, path).is_some_and(|v| !v.is_null() && !is_sealed(v)))
+}
+
+/// Whether `metadata` holds a personal entry in the clear.
+pub fn metadata_has_plain(metadata: &Value) -> bool {
+    ACTOR_METADATA
+        .iter()
+        .any(|path| slot(metadata, path).is_some_and(|v| !v.is_null() && sealed_entry(v).is_none()))
+}
+
 /// `payload` with its sealed fields opened with `key`, or set to null (erased) when the key is
 /// gone (`None`). Fields stored in the clear (a log written before sealing) stay as they are. A
 /// field that does not open with its key is an error: altered, or moved from another event.

@@ -109,6 +109,43 @@ pub async fn ensure_user_keys(pool: &PgPool, master: &MasterKey) -> Result<u64, 
     Ok(added)
 }
 
+/// A subject that needs a data key: whose data it is, and the channel whose deletion destroys it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey {
+    pub subject: Uuid,
+    pub owner: Uuid,
+    pub channel: Option<Uuid>,
+}
+
+/// Keeps fresh data keys for `wanted` (outside an append: when sealing an older log); a subject
+/// that already has one keeps it. The keys as stored are then read back with [`data_keys`].
+pub async fn insert_data_keys(
+    conn: &mut PgConnection,
+    master: &MasterKey,
+    wanted: &[NewKey],
+) -> Result<(), sqlx::Error> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO data_keys (subject_id, owner_id, channel_id, wrapped)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bytea[])
+         ON CONFLICT (subject_id) DO NOTHING",
+    )
+    .bind(wanted.iter().map(|k| k.subject).collect::<Vec<_>>())
+    .bind(wanted.iter().map(|k| k.owner).collect::<Vec<_>>())
+    .bind(wanted.iter().map(|k| k.channel).collect::<Vec<_>>())
+    .bind(
+        wanted
+            .iter()
+            .map(|k| master.wrap(k.subject, &DataKey::generate()))
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The data keys of `subjects` that still exist, unwrapped (a destroyed key is simply absent).
 pub async fn data_keys(
     conn: &mut PgConnection,
@@ -134,4 +171,76 @@ pub enum KeyError {
     Database(#[from] sqlx::Error),
     #[error("a data key does not unwrap with the master key: {0}")]
     Seal(#[from] SealError),
+}
+
+/// Keys re-wrapped per round trip by [`rotate_master_key`].
+const ROTATION_BATCH: i64 = 10_000;
+
+/// Re-wraps every data key under `new` and records `new` as the database's master key, in one
+/// transaction: a failure leaves everything under `old`. The data keys themselves, and so every
+/// sealed field of the log, do not change. Returns how many keys were re-wrapped.
+pub async fn rotate_master_key(
+    pool: &PgPool,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<u64, RotationError> {
+    let mut tx = crate::tx::begin(pool).await?;
+    let recorded: Vec<u8> = sqlx::query_scalar("SELECT sealed FROM master_key_check WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !old.verifies(&recorded) {
+        return Err(RotationError::WrongKey);
+    }
+    // New keys (appends) wait for the rotation; it then answers for all of them.
+    sqlx::query("LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let mut rewrapped = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT subject_id, wrapped FROM data_keys WHERE subject_id > $1 ORDER BY subject_id LIMIT $2",
+        )
+        .bind(after)
+        .bind(ROTATION_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(&(last, _)) = rows.last() else {
+            break;
+        };
+        after = last;
+        let mut subjects = Vec::with_capacity(rows.len());
+        let mut wrapped = Vec::with_capacity(rows.len());
+        for (subject, old_wrapped) in rows {
+            let key = old.unwrap(subject, &old_wrapped)?;
+            wrapped.push(new.wrap(subject, &key));
+            subjects.push(subject);
+        }
+        rewrapped += sqlx::query(
+            "UPDATE data_keys k SET wrapped = r.wrapped
+               FROM unnest($1::uuid[], $2::bytea[]) AS r(subject_id, wrapped)
+              WHERE k.subject_id = r.subject_id",
+        )
+        .bind(&subjects)
+        .bind(&wrapped)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    sqlx::query("UPDATE master_key_check SET sealed = $1 WHERE id = 1")
+        .bind(new.check_value())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rewrapped)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error("the current master key is not this database's")]
+    WrongKey,
+    #[error("a data key does not unwrap with the current master key: {0}")]
+    Seal(#[from] SealError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
 }

@@ -15,5 +15,6 @@ pub mod keyring;
 pub use cipher::{DataKey, MasterKey, SealError};
 pub use fields::EventPlace;
 pub use keyring::{
-    check_master_key, data_keys, ensure_user_keys, install, installed, new_data_key, KeyError, MasterKeyError,
+    check_master_key, data_keys, ensure_user_keys, insert_data_keys, install, installed, new_data_key,
+    rotate_master_key, KeyError, MasterKeyError, NewKey, RotationError,
 };
