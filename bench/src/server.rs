@@ -26,7 +26,7 @@ pub fn zync_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// The master key of every server and command the benchmark runs (`ZYNC_MASTER_KEY`).
-const MASTER_KEY: &str = "7a796e632d62656e63682d6d61737465722d6b65792d303132333435363738cd";
+pub const MASTER_KEY: &str = "7a796e632d62656e63682d6d61737465722d6b65792d303132333435363738cd";
 
 /// Runs a `zync` subcommand to completion against `database_url`; its output goes to `log`.
 pub fn run_cli(database_url: &str, args: &[&str], log: &Path) -> anyhow::Result<std::process::ExitStatus> {
