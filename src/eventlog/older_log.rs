@@ -117,35 +117,18 @@ async fn seal_batch(conn: &mut PgConnection, master: &MasterKey, rows: Vec<Row>)
     for mut row in rows {
         if row.plain_payload() {
             if let Some(key) = subject(&row).and_then(|s| keys.get(&s)) {
-                let place = EventPlace {
-                    aggregate_type: &row.aggregate_type,
-                    aggregate_id: &row.aggregate_id,
-                    sequence: row.sequence,
-                    event_type: &row.event_type,
-                };
-                fields::seal(place, key, &mut row.payload);
+                // Out of the row while it changes: its place borrows the rest of it.
+                let mut payload = std::mem::take(&mut row.payload);
+                fields::seal(row.place(), key, &mut payload);
+                row.payload = payload;
             }
         }
         if row.plain_metadata() {
-            match row.actor().and_then(|a| keys.get(&a)) {
-                Some(key) => {
-                    let place = EventPlace {
-                        aggregate_type: &row.aggregate_type,
-                        aggregate_id: &row.aggregate_id,
-                        sequence: row.sequence,
-                        event_type: &row.event_type,
-                    };
-                    fields::seal_metadata(place, key, &mut row.metadata);
-                }
-                // Nobody to seal it for (an operator's action): it is not kept in the clear.
-                None => {
-                    if let Some(metadata) = row.metadata.as_object_mut() {
-                        for entry in personal::catalog::ACTOR_METADATA {
-                            metadata.remove(*entry);
-                        }
-                    }
-                }
-            }
+            // Nobody to seal it for (an operator's action): it is left out.
+            let actor_key = row.actor().and_then(|a| keys.get(&a));
+            let mut metadata = std::mem::take(&mut row.metadata);
+            fields::seal_metadata(row.place(), actor_key, &mut metadata);
+            row.metadata = metadata;
         }
         positions.push(row.global_position);
         payloads.push(row.payload);

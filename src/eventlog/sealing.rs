@@ -104,30 +104,16 @@ pub async fn seal_for_append(
                 event.metadata["data_key"] = entry;
                 key
             });
-            let place = EventPlace {
-                aggregate_type: &event.aggregate_type,
-                aggregate_id: &event.aggregate_id,
-                sequence: event.sequence as i64,
-                event_type: &event.event_type,
-            };
-            fields::seal(place, key, &mut event.payload);
+            // Out of the event while it changes: its place borrows the rest of it.
+            let mut payload = std::mem::take(&mut event.payload);
+            fields::seal(place(event), key, &mut payload);
+            event.payload = payload;
         }
         if has_addr(event) {
             let actor_key = uuid_at(&event.metadata, "actor_id").and_then(|actor| keys.get(&actor));
-            let place = EventPlace {
-                aggregate_type: &event.aggregate_type,
-                aggregate_id: &event.aggregate_id,
-                sequence: event.sequence as i64,
-                event_type: &event.event_type,
-            };
-            match actor_key {
-                Some(key) => fields::seal_metadata(place, key, &mut event.metadata),
-                None => {
-                    if let Some(metadata) = event.metadata.as_object_mut() {
-                        metadata.remove("client_addr");
-                    }
-                }
-            }
+            let mut metadata = std::mem::take(&mut event.metadata);
+            fields::seal_metadata(place(event), actor_key, &mut metadata);
+            event.metadata = metadata;
         }
     }
     Ok(sealed)

@@ -134,14 +134,26 @@ fn sealed_entry(value: &Value) -> Option<Value> {
 }
 
 /// Seals the actor's personal entries of an event's `metadata` (its client address) in place,
-/// under the actor's key.
-pub fn seal_metadata(place: EventPlace<'_>, actor_key: &DataKey, metadata: &mut Value) {
+/// under the actor's key. Without one (no actor, or one without a key) they are left out: never
+/// stored in the clear.
+pub fn seal_metadata(place: EventPlace<'_>, actor_key: Option<&DataKey>, metadata: &mut Value) {
     for path in ACTOR_METADATA {
-        if let Some(value) = slot_mut(metadata, path) {
-            if !value.is_null() && sealed_entry(value).is_none() {
-                let sealed = actor_key.seal(&place.metadata_aad(path), value);
+        let Some(value) = slot_mut(metadata, path) else {
+            continue;
+        };
+        if value.is_null() || sealed_entry(value).is_some() {
+            continue;
+        }
+        match actor_key {
+            Some(key) => {
+                let sealed = key.seal(&place.metadata_aad(path), value);
                 let text = sealed["sealed"].as_str().unwrap_or_default();
                 *value = Value::String(format!("{SEALED_ENTRY}{text}"));
+            }
+            None => {
+                if let Some(entries) = metadata.as_object_mut() {
+                    entries.remove(*path);
+                }
             }
         }
     }
@@ -240,7 +252,7 @@ mod tests {
         let key = DataKey::generate();
         let plain = json!({"actor_id": "a", "client_addr": "203.0.113.7"});
         let mut sealed = plain.clone();
-        seal_metadata(place("m", 1, "TextMessagePosted"), &key, &mut sealed);
+        seal_metadata(place("m", 1, "TextMessagePosted"), Some(&key), &mut sealed);
         assert!(sealed["client_addr"].as_str().unwrap().starts_with("sealed:"));
         assert!(!sealed.to_string().contains("203.0.113.7"));
         assert!(metadata_has_sealed(&sealed));
