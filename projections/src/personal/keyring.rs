@@ -89,24 +89,16 @@ pub async fn ensure_user_keys(pool: &PgPool, master: &MasterKey) -> Result<u64, 
     )
     .fetch_all(pool)
     .await?;
-    if keyless.is_empty() {
-        return Ok(0);
-    }
-    let wrapped: Vec<Vec<u8>> = keyless
-        .iter()
-        .map(|&user| master.wrap(user, &DataKey::generate()))
+    let wanted: Vec<NewKey> = keyless
+        .into_iter()
+        .map(|user| NewKey {
+            subject: user,
+            owner: user,
+            channel: None,
+        })
         .collect();
-    let added = sqlx::query(
-        "INSERT INTO data_keys (subject_id, owner_id, wrapped)
-         SELECT id, id, wrapped FROM unnest($1::uuid[], $2::bytea[]) AS t(id, wrapped)
-         ON CONFLICT (subject_id) DO NOTHING",
-    )
-    .bind(&keyless)
-    .bind(&wrapped)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(added)
+    let mut conn = pool.acquire().await?;
+    insert_data_keys(&mut conn, master, &wanted).await
 }
 
 /// A subject that needs a data key: whose data it is, and the channel whose deletion destroys it.
@@ -117,17 +109,19 @@ pub struct NewKey {
     pub channel: Option<Uuid>,
 }
 
-/// Keeps fresh data keys for `wanted` (outside an append: when sealing an older log); a subject
+/// Keeps fresh data keys for `wanted` (outside an append: users registered before sealing, and
+/// the subjects of an older log being sealed); a subject
 /// that already has one keeps it. The keys as stored are then read back with [`data_keys`].
+/// Returns how many were added.
 pub async fn insert_data_keys(
     conn: &mut PgConnection,
     master: &MasterKey,
     wanted: &[NewKey],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    sqlx::query(
+    let added = sqlx::query(
         "INSERT INTO data_keys (subject_id, owner_id, channel_id, wrapped)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bytea[])
          ON CONFLICT (subject_id) DO NOTHING",
@@ -142,8 +136,9 @@ pub async fn insert_data_keys(
             .collect::<Vec<_>>(),
     )
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(added)
 }
 
 /// The data keys of `subjects` that still exist, unwrapped (a destroyed key is simply absent).
