@@ -141,10 +141,7 @@ async fn post_all(client: reqwest::Client, base: String, channel: String, author
 async fn every_frame_on_either_node_is_readable_at_once_on_the_other() {
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = node::client();
     // Posting limits are per node and per user; this load is well inside them.
     let mut a = Node::start("causal-a", &url);
     let mut b = Node::start("causal-b", &url);

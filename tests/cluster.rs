@@ -41,10 +41,7 @@ fn created(events: &[Value]) -> Vec<&Value> {
 async fn two_processes_on_one_database_serve_one_identical_log() {
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = node::client();
     let mut a = Node::start("a", &url);
     let mut b = Node::start("b", &url);
     a.ready(&client).await;
@@ -126,10 +123,7 @@ async fn a_file_uploaded_through_one_node_is_served_and_deleted_through_the_othe
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
     let files = node::shared_files_dir(&url);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = node::client();
     let mut a = Node::start("files-a", &url);
     a.ready(&client).await;
     let mut b = Node::start("files-b", &url);

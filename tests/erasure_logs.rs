@@ -9,8 +9,6 @@ mod db;
 #[path = "common/node.rs"]
 mod node;
 
-use std::time::Duration;
-
 use node::{call, upload, Node};
 use serde_json::json;
 
@@ -18,10 +16,7 @@ use serde_json::json;
 async fn a_debug_level_server_log_holds_nothing_a_user_typed() {
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = node::client();
     let mut node = Node::start_with("erasure-logs", &url, &[("RUST_LOG", "debug")]);
     node.ready(&client).await;
 

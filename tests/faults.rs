@@ -20,13 +20,6 @@ use zync::db::embedded::{EmbeddedOptions, EmbeddedPostgres};
 
 const SENDERS: usize = 64;
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 /// The server's environment for these tests: the load is far above a person's posting rate.
 const ENV: [(&str, &str); 2] = [("RATE_LIMIT_MESSAGES", "off"), ("DB_POOL_SIZE", "20")];
 
@@ -34,7 +27,7 @@ const ENV: [(&str, &str); 2] = [("RATE_LIMIT_MESSAGES", "off"), ("DB_POOL_SIZE",
 async fn kill_9_under_load_loses_no_acknowledged_message() {
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
-    let client = client();
+    let client = node::client();
     let mut first = Node::start_with("killed", &url, &ENV);
     first.ready(&client).await;
     let load = Load::prepare(&client, &first, 8, SENDERS).await;
@@ -83,7 +76,7 @@ async fn postgres_down_for_10_s_gives_fast_503s_then_recovers_alone() {
     let dir = std::env::temp_dir().join(format!("zync-fault-pg-{}", uuid::Uuid::now_v7().simple()));
     let pg = private_cluster(&dir).await;
     let url = db::database_url(&pg.connect_options("zync"));
-    let client = client();
+    let client = node::client();
     let mut server = Node::start_with("pg-outage", &url, &ENV);
     server.ready(&client).await;
     let load = Load::prepare(&client, &server, 4, 16).await;

@@ -21,13 +21,6 @@ use serde_json::json;
 
 const NO_REACTORS: [(&str, &str); 1] = [("ZYNC_REACTORS", "off")];
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 async fn channel(client: &reqwest::Client, node: &Node, owner: &User, name: &str) -> String {
     let created = call(
         client
@@ -56,7 +49,7 @@ async fn a_file_message_deleted_by_a_server_killed_before_removing_it_is_removed
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
     let files = node::shared_files_dir(&url);
-    let client = client();
+    let client = node::client();
     let mut first = Node::start_with("crashes-before-removing", &url, &NO_REACTORS);
     first.ready(&client).await;
     let alice = register(&client, &first, "alice").await;
@@ -104,7 +97,7 @@ async fn a_channel_deleted_by_a_server_killed_before_removing_its_files_loses_th
     let db = db::fresh_database().await;
     let url = db::database_url(&db);
     let files = node::shared_files_dir(&url);
-    let client = client();
+    let client = node::client();
     let mut first = Node::start_with("crashes-before-removing-a-channel", &url, &NO_REACTORS);
     first.ready(&client).await;
     let alice = register(&client, &first, "alice").await;

@@ -159,6 +159,14 @@ impl Drop for Node {
     }
 }
 
+/// An HTTP client for talking to nodes: every request bounded, so a hung node fails the test.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
 pub struct User {
     pub id: String,
     pub token: String,
