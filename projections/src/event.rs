@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::feed::FeedCursor;
-use crate::personal::{self, fields, EventPlace, KeyError, SealError};
+use crate::personal::{self, fields, DataKey, EventPlace, KeyError, SealError};
 use crate::ProjectionError;
 
 /// One row of `events`, with its place in the feed.
@@ -151,8 +151,85 @@ impl RecordedEvent {
 ///   key; a field whose key was destroyed opens as null (erased). Without a master key installed
 ///   they stay sealed, and decoding them fails loudly.
 pub async fn prepare(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
+    look_up(conn, events).await?.open(events);
+    Ok(())
+}
+
+/// [`prepare`]'s database part: the channels of older events (set on them) and the data keys of
+/// the batch's sealed fields, for [`Lookups::open`], which is CPU work only and can run on
+/// another thread.
+pub async fn look_up(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<Lookups, sqlx::Error> {
     resolve_channels(conn, events).await?;
-    open_sealed(conn, events).await
+    let Some(master) = personal::installed() else {
+        return Ok(Lookups { keys: None });
+    };
+    let subjects: Vec<Uuid> = events
+        .iter()
+        .filter(|e| fields::has_sealed(e.place(), &e.payload))
+        .filter_map(|e| Uuid::parse_str(&e.aggregate_id).ok())
+        .collect();
+    if subjects.is_empty() {
+        return Ok(Lookups { keys: None });
+    }
+    let keys = match personal::data_keys(conn, master, &subjects).await {
+        Ok(keys) => Ok(keys),
+        Err(KeyError::Database(e)) => return Err(e),
+        // A key that does not unwrap: every sealed event of the batch reports it when decoded.
+        Err(KeyError::Seal(e)) => Err(e),
+    };
+    Ok(Lookups { keys: Some(keys) })
+}
+
+/// The data keys a batch's sealed fields open with (see [`look_up`]).
+pub struct Lookups {
+    /// `None`: nothing to open (no sealed field, or no master key installed).
+    keys: Option<Result<HashMap<Uuid, DataKey>, SealError>>,
+}
+
+impl Lookups {
+    /// Opens the sealed fields of `events`, the batch these keys were looked up for, into
+    /// [`RecordedEvent::opened`]; the payloads stay as stored.
+    pub fn open(self, events: &mut [RecordedEvent]) {
+        self.open_with(events, |event, key| {
+            let opened = fields::open(event.place(), key, &event.payload);
+            event.opened = Some(opened);
+        });
+    }
+
+    /// Opens the sealed fields of `events` in their payloads, without a copy: for a reader that
+    /// only decodes them (a projection), never for one that shows the log as stored (audit).
+    pub fn open_in_place(self, events: &mut [RecordedEvent]) {
+        self.open_with(events, |event, key| {
+            let mut payload = std::mem::take(&mut event.payload);
+            let opened = fields::open_in_place(event.place(), key, &mut payload);
+            event.payload = payload;
+            if let Err(e) = opened {
+                event.opened = Some(Err(e));
+            }
+        });
+    }
+
+    /// Calls `open` with every sealed event and its key (`None` where it was destroyed).
+    fn open_with(self, events: &mut [RecordedEvent], open: impl Fn(&mut RecordedEvent, Option<&DataKey>)) {
+        let Some(keys) = self.keys else {
+            return;
+        };
+        for event in events.iter_mut() {
+            if !fields::has_sealed(event.place(), &event.payload) {
+                continue;
+            }
+            match &keys {
+                Ok(keys) => {
+                    let key = Uuid::parse_str(&event.aggregate_id)
+                        .ok()
+                        .and_then(|id| keys.get(&id));
+                    event.erased = key.is_none();
+                    open(event, key);
+                }
+                Err(e) => event.opened = Some(Err(e.clone())),
+            }
+        }
+    }
 }
 
 async fn resolve_channels(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
@@ -230,43 +307,6 @@ pub async fn open_metadata(
             })?;
             event.opened_metadata = Some(opened);
         }
-    }
-    Ok(())
-}
-
-async fn open_sealed(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<(), sqlx::Error> {
-    let Some(master) = personal::installed() else {
-        return Ok(());
-    };
-    let sealed: Vec<usize> = (0..events.len())
-        .filter(|&i| fields::has_sealed(events[i].place(), &events[i].payload))
-        .collect();
-    if sealed.is_empty() {
-        return Ok(());
-    }
-    let subjects: Vec<Uuid> = sealed
-        .iter()
-        .filter_map(|&i| Uuid::parse_str(&events[i].aggregate_id).ok())
-        .collect();
-    let keys = match personal::data_keys(conn, master, &subjects).await {
-        Ok(keys) => keys,
-        Err(KeyError::Database(e)) => return Err(e),
-        // A key that does not unwrap: every sealed event of the batch reports it when decoded.
-        Err(KeyError::Seal(e)) => {
-            for &i in &sealed {
-                events[i].opened = Some(Err(e.clone()));
-            }
-            return Ok(());
-        }
-    };
-    for i in sealed {
-        let event = &events[i];
-        let key = Uuid::parse_str(&event.aggregate_id)
-            .ok()
-            .and_then(|id| keys.get(&id));
-        let opened = fields::open(event.place(), key, &event.payload);
-        events[i].erased = key.is_none();
-        events[i].opened = Some(opened);
     }
     Ok(())
 }

@@ -72,8 +72,29 @@ impl FeedReader {
         after: FeedCursor,
         until: FeedCursor,
     ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        let mut events = self.fetch_between(conn, after, until).await?;
+        crate::event::prepare(conn, &mut events).await?;
+        Ok(events)
+    }
+
+    /// The next batch as stored, not yet [prepared](crate::event::prepare): for a reader that
+    /// looks up and opens it in steps of its own (the rebuild's read-ahead).
+    pub async fn fetch_after(
+        &self,
+        conn: &mut PgConnection,
+        after: FeedCursor,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        self.fetch_between(conn, after, FeedCursor::END).await
+    }
+
+    async fn fetch_between(
+        &self,
+        conn: &mut PgConnection,
+        after: FeedCursor,
+        until: FeedCursor,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
         // xid8 has no cast from bigint, but round-trips through text.
-        let mut events = sqlx::query_as::<_, RecordedEvent>(
+        sqlx::query_as::<_, RecordedEvent>(
             "SELECT global_position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id,
                     sequence, event_type, event_version, payload, metadata, recorded_at
                FROM events
@@ -90,10 +111,8 @@ impl FeedReader {
         .bind(self.batch_size)
         .bind(until.tx_id.to_string())
         .bind(until.position)
-        .fetch_all(&mut *conn)
-        .await?;
-        crate::event::prepare(conn, &mut events).await?;
-        Ok(events)
+        .fetch_all(conn)
+        .await
     }
 
     /// The last final event: where a reader that only wants what happens from now on starts.

@@ -12,6 +12,7 @@ pub mod handle;
 pub mod personal;
 pub mod projectors;
 pub mod reactor;
+pub mod read_ahead;
 pub mod rebuild;
 pub mod rules;
 pub mod runner;

@@ -12,10 +12,12 @@
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
+use tokio::task::JoinHandle;
 
 use crate::feed::FeedCursor;
 use crate::projectors::{self, Projector};
-use crate::runner::{ProjectionRunner, ReadAhead};
+use crate::read_ahead::{joined, Fetched, ReadAhead};
+use crate::runner::ProjectionRunner;
 use crate::shadow;
 use crate::ProjectionError;
 
@@ -60,8 +62,10 @@ pub struct Rebuild {
     _locks: PgConnection,
     /// Projections whose earlier, interrupted rebuild is being resumed.
     pub resumed: Vec<&'static str>,
-    /// The next batch, read while the current one was written.
-    ahead: Option<ReadAhead>,
+    /// The next batch, decoding while the current one is written.
+    decoding: Option<JoinHandle<Result<ReadAhead, ProjectionError>>>,
+    /// The batch after it, being fetched.
+    fetching: Option<JoinHandle<Result<Fetched, ProjectionError>>>,
 }
 
 impl Rebuild {
@@ -133,7 +137,8 @@ impl Rebuild {
             runner,
             _locks: locks,
             resumed,
-            ahead: None,
+            decoding: None,
+            fetching: None,
         })
     }
 
@@ -158,23 +163,25 @@ impl Rebuild {
     }
 
     /// Projects the next batch into the copies; `0` read means caught up with the log. The
-    /// batch after it is read and decoded meanwhile, on another connection: PostgreSQL writes
-    /// one batch while it reads the next, and this process decodes during the write.
+    /// batches after it are read meanwhile (see [`crate::read_ahead`]): while PostgreSQL writes
+    /// this batch, this process decodes the next one and PostgreSQL reads the one after.
     pub async fn step(&mut self) -> Result<(usize, FeedCursor), ProjectionError> {
-        let ahead = match self.ahead.take() {
-            Some(ahead) => ahead,
+        let ahead = match self.decoding.take() {
+            Some(decoding) => joined(decoding).await?,
             None => self.runner.read_ahead(self.runner.position().await?).await?,
         };
         if ahead.is_empty() {
             return Ok((0, ahead.next_after()));
         }
-        let next_after = ahead.next_after();
-        let (applied, next) = tokio::join!(
-            self.runner.run_read_ahead(ahead),
-            self.runner.read_ahead(next_after)
-        );
-        self.ahead = Some(next?);
-        applied
+        let next = match self.fetching.take() {
+            Some(fetching) => joined(fetching).await?,
+            None => joined(self.runner.fetch_ahead(ahead.next_after())).await?,
+        };
+        if !next.is_empty() {
+            self.fetching = Some(self.runner.fetch_ahead(next.next_after()));
+        }
+        self.decoding = Some(next.decode());
+        self.runner.run_read_ahead(ahead).await
     }
 
     /// Indexes the copies, applies what is left and swaps the copies in for the live tables,

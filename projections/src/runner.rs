@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::event::{DecodedEvent, RecordedEvent};
+use crate::event::RecordedEvent;
 use crate::feed::{FeedCursor, FeedReader};
 use crate::projectors::{Projectable, Projector};
+use crate::read_ahead::ReadAhead;
 use crate::ProjectionError;
 
 /// `pg_snapshot_xmin` (every transaction below it has ended) or `pg_snapshot_xmax` (every
@@ -23,24 +24,6 @@ async fn feed_horizon(pool: &PgPool, bound: &'static str) -> Result<i64, Project
 
 /// Polling interval used when no notification arrives (a lost LISTEN connection, say).
 pub(crate) const SAFETY_POLL: Duration = Duration::from_secs(1);
-
-/// A batch read (and decoded) ahead of its cycle.
-pub struct ReadAhead {
-    after: FeedCursor,
-    events: Vec<RecordedEvent>,
-    decoded: Vec<DecodedEvent>,
-}
-
-impl ReadAhead {
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    /// Where the next batch starts: after this one, or where this one started if it is empty.
-    pub fn next_after(&self) -> FeedCursor {
-        self.events.last().map_or(self.after, RecordedEvent::cursor)
-    }
-}
 
 /// How a cycle's commit waits for the WAL.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +130,7 @@ impl ProjectionRunner {
         self.cycle_with(tx, None, Commit::Durable).await
     }
 
-    /// One cycle in its own transaction that applies `batch`, read ahead by [`Self::read_ahead`]
+    /// One cycle in its own transaction that applies `batch`, read ahead by [`Self::fetch_ahead`]
     /// while the previous batch was being written, if it still starts where the checkpoints are.
     pub async fn run_read_ahead(&self, batch: ReadAhead) -> Result<(usize, FeedCursor), ProjectionError> {
         let mut tx = crate::tx::begin(&self.pool).await?;
@@ -158,22 +141,6 @@ impl ProjectionRunner {
             tx.commit().await?;
         }
         Ok((read, cursor))
-    }
-
-    /// Reads and decodes the batch after `after` on a connection of its own, so that a caller
-    /// can overlap reading the next batch with writing the current one.
-    pub async fn read_ahead(&self, after: FeedCursor) -> Result<ReadAhead, ProjectionError> {
-        let mut conn = self.pool.acquire().await?;
-        let events = self.reader.read_after(&mut conn, after).await?;
-        let decoded = events
-            .iter()
-            .map(RecordedEvent::decode)
-            .collect::<Result<_, _>>()?;
-        Ok(ReadAhead {
-            after,
-            events,
-            decoded,
-        })
     }
 
     async fn cycle_with(

@@ -118,10 +118,20 @@ pub fn metadata_has_plain(metadata: &Value) -> bool {
 /// field that does not open with its key is an error: altered, or moved from another event.
 pub fn open(place: EventPlace<'_>, key: Option<&DataKey>, payload: &Value) -> Result<Value, SealError> {
     let mut opened = payload.clone();
-    if let Some(body) = opened.get_mut(place.event_type) {
-        open_in(body, place.fields(), key, |path| place.aad(path))?;
-    }
+    open_in_place(place, key, &mut opened)?;
     Ok(opened)
+}
+
+/// [`open`] without the copy: `payload` becomes what readers see (partly opened on an error).
+pub fn open_in_place(
+    place: EventPlace<'_>,
+    key: Option<&DataKey>,
+    payload: &mut Value,
+) -> Result<(), SealError> {
+    match payload.get_mut(place.event_type) {
+        Some(body) => open_in(body, place.fields(), key, |path| place.aad(path)),
+        None => Ok(()),
+    }
 }
 
 /// Metadata holds strings only (cqrs-es reads it as a map of strings), so a sealed entry is the
