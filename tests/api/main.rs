@@ -22,6 +22,7 @@ mod cli_migrate;
 mod cli_projections;
 mod cli_support;
 mod commands_outcome;
+mod data_keys;
 mod erasure;
 mod event_versions;
 mod events_paging;

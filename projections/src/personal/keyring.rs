@@ -147,22 +147,62 @@ pub async fn data_keys(
     master: &MasterKey,
     subjects: &[Uuid],
 ) -> Result<HashMap<Uuid, DataKey>, KeyError> {
-    if subjects.is_empty() {
-        return Ok(HashMap::new());
+    let mut wanted: Vec<Uuid> = subjects.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut rows = Vec::with_capacity(wanted.len());
+    let mut unsettled = wanted.as_slice();
+    let mut outside = Vec::new();
+    if wanted.len() >= STRETCH_MIN {
+        // A large batch (a rebuild's, an audit's) is mostly the posts of one stretch of time,
+        // whose ids (UUIDv7) are neighbours in the primary key: walking that stretch of the
+        // index once is several times cheaper for PostgreSQL than one descent per id. The ids
+        // outside it (edits of older messages, users) are looked up one by one, and so is all
+        // of it when the stretch holds too many other keys to walk to its end.
+        let skip = wanted.len() / 20;
+        let stretch = &wanted[skip..wanted.len() - skip];
+        let (first, last) = (stretch[0], stretch[stretch.len() - 1]);
+        let limit = 2 * stretch.len() as i64 + 100;
+        let walked: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT subject_id, wrapped FROM data_keys WHERE subject_id BETWEEN $1 AND $2
+              ORDER BY subject_id LIMIT $3",
+        )
+        .bind(first)
+        .bind(last)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        if (walked.len() as i64) < limit {
+            // Walked to the end: a wanted id of the stretch that it did not meet has no key.
+            rows.extend(
+                walked
+                    .into_iter()
+                    .filter(|(id, _)| stretch.binary_search(id).is_ok()),
+            );
+            outside.extend_from_slice(&wanted[..skip]);
+            outside.extend_from_slice(&wanted[wanted.len() - skip..]);
+            unsettled = &outside;
+        }
     }
-    // The array behind a sub-select: seeing a rebuild's 25,000 ids, the planner would scan the
-    // whole table (several times slower on a million keys, measured); not seeing their number,
-    // it walks the primary key, which is what a batch of any size wants.
-    let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
-        "SELECT subject_id, wrapped FROM data_keys WHERE subject_id = ANY((SELECT $1::uuid[])::uuid[])",
-    )
-    .bind(subjects)
-    .fetch_all(conn)
-    .await?;
+    if !unsettled.is_empty() {
+        // The array behind a sub-select: seeing a rebuild's 25,000 ids, the planner would scan
+        // the whole table (several times slower on a million keys, measured); not seeing their
+        // number, it walks the primary key, which is what a batch of any size wants.
+        let probed: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT subject_id, wrapped FROM data_keys WHERE subject_id = ANY((SELECT $1::uuid[])::uuid[])",
+        )
+        .bind(unsettled)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.extend(probed);
+    }
     rows.into_iter()
         .map(|(subject, wrapped)| Ok((subject, master.unwrap(subject, &wrapped)?)))
         .collect()
 }
+
+/// From how many subjects [`data_keys`] walks a stretch of the primary key first.
+const STRETCH_MIN: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
