@@ -160,16 +160,22 @@ pub async fn prepare(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> R
 /// another thread.
 pub async fn look_up(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> Result<Lookups, sqlx::Error> {
     resolve_channels(conn, events).await?;
-    let Some(master) = personal::installed() else {
-        return Ok(Lookups { keys: None });
+    let nothing = Lookups {
+        keys: None,
+        sealed: Vec::new(),
     };
-    let subjects: Vec<Uuid> = events
+    let Some(master) = personal::installed() else {
+        return Ok(nothing);
+    };
+    let sealed: Vec<usize> = (0..events.len())
+        .filter(|&i| fields::has_sealed(events[i].place(), &events[i].payload))
+        .collect();
+    let subjects: Vec<Uuid> = sealed
         .iter()
-        .filter(|e| fields::has_sealed(e.place(), &e.payload))
-        .filter_map(|e| Uuid::parse_str(&e.aggregate_id).ok())
+        .filter_map(|&i| Uuid::parse_str(&events[i].aggregate_id).ok())
         .collect();
     if subjects.is_empty() {
-        return Ok(Lookups { keys: None });
+        return Ok(nothing);
     }
     let keys = match personal::data_keys(conn, master, &subjects).await {
         Ok(keys) => Ok(keys),
@@ -177,13 +183,18 @@ pub async fn look_up(conn: &mut PgConnection, events: &mut [RecordedEvent]) -> R
         // A key that does not unwrap: every sealed event of the batch reports it when decoded.
         Err(KeyError::Seal(e)) => Err(e),
     };
-    Ok(Lookups { keys: Some(keys) })
+    Ok(Lookups {
+        keys: Some(keys),
+        sealed,
+    })
 }
 
 /// The data keys a batch's sealed fields open with (see [`look_up`]).
 pub struct Lookups {
     /// `None`: nothing to open (no sealed field, or no master key installed).
     keys: Option<Result<HashMap<Uuid, DataKey>, SealError>>,
+    /// Where in the batch the events with sealed fields are, found once by [`look_up`].
+    sealed: Vec<usize>,
 }
 
 impl Lookups {
@@ -214,10 +225,8 @@ impl Lookups {
         let Some(keys) = self.keys else {
             return;
         };
-        for event in events.iter_mut() {
-            if !fields::has_sealed(event.place(), &event.payload) {
-                continue;
-            }
+        for &i in &self.sealed {
+            let event = &mut events[i];
             match &keys {
                 Ok(keys) => {
                     let key = Uuid::parse_str(&event.aggregate_id)
